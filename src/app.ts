@@ -1,0 +1,56 @@
+import Fastify, { type FastifyInstance } from 'fastify';
+import { GatewayError } from './errors.js';
+import { registerDocs } from './plugins/docs.js';
+import { installErrorHandling, rejectOtherMethods } from './plugins/errors.js';
+import { limitConcurrentStreams } from './plugins/stream-limit.js';
+import { healthRoutes } from './routes/health.js';
+import { taskRoutes } from './routes/tasks.js';
+import type { ServePolicy } from './serve-object.js';
+import type { Settings } from './settings.js';
+import { createSources, type SourceClients } from './sources/index.js';
+
+function servePolicy(settings: Settings): ServePolicy {
+  const { timeouts, retry } = settings;
+  return {
+    open: {
+      attempts: retry.attempts,
+      backoffMs: retry.backoffMs,
+      firstByteMs: timeouts.firstByteMs,
+    },
+    body: {
+      idleMs: timeouts.idleMs,
+      totalMs: timeouts.totalMs,
+      resumeAttempts: retry.resumeAttempts,
+      backoffMs: retry.backoffMs,
+    },
+  };
+}
+
+/** Builds the app without listening; `main.ts` listens, tests use it in-process. */
+export function buildApp(settings: Settings, clients: SourceClients = {}): FastifyInstance {
+  const app = Fastify({
+    logger: { level: settings.logLevel },
+    routerOptions: { maxParamLength: 64 },
+    return503OnClosing: true,
+  });
+  const sources = createSources(settings, clients);
+  app.addHook('onClose', async () => {
+    await Promise.all([sources.images.close(), sources.upstream.close()]);
+  });
+
+  installErrorHandling(app);
+  app.addHook('onRequest', async (request) => {
+    if (request.url.length > settings.maxUrlLength) throw new GatewayError('URL_TOO_LONG');
+  });
+  registerDocs(app);
+  app.register(async (operations) => healthRoutes(operations));
+  app.register(async (streams) => {
+    limitConcurrentStreams(streams, settings.maxConcurrentStreams);
+    taskRoutes(streams, settings, sources, servePolicy(settings));
+  });
+  app.register(async (others) => {
+    rejectOtherMethods(others, '/tasks/:task_id/image', ['GET', 'HEAD']);
+    rejectOtherMethods(others, '/tasks/:task_id/bytes/:size', ['GET', 'HEAD']);
+  });
+  return app;
+}

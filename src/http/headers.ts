@@ -1,0 +1,50 @@
+import type { ObjectInfo } from '../sources/source.js';
+import type { Decision } from './conditional.js';
+import { contentRange } from './range.js';
+
+/** How a route presents its objects. */
+export interface Presentation {
+  /** Fixed content type (the image route's `image/jpeg`); otherwise the source's. */
+  contentType: string | undefined;
+  /** Used when neither the route nor the source names a content type. */
+  defaultContentType: string;
+  /** Used when the source gives no Cache-Control of its own. */
+  cacheControl: string;
+  /** `attachment; filename=…` when the client asked for a download. */
+  contentDisposition: string | undefined;
+}
+
+/** The headers of an answer, decided from the object's validators alone (no body needed). */
+export function responseHeaders(
+  decision: Decision,
+  info: ObjectInfo,
+  presentation: Presentation,
+): Record<string, string> {
+  const headers: Record<string, string> = {};
+  if (info.etag !== undefined) headers.etag = info.etag;
+  if (info.lastModified !== undefined) headers['last-modified'] = info.lastModified.toUTCString();
+  headers['cache-control'] = info.cacheControl ?? presentation.cacheControl;
+  if (decision.status === 304 || decision.status === 412) return headers;
+  if (info.acceptRanges && info.size !== undefined) headers['accept-ranges'] = 'bytes';
+  if (decision.status === 416) {
+    headers['content-range'] = `bytes */${info.size}`;
+    return headers;
+  }
+  headers['content-type'] =
+    presentation.contentType ?? info.contentType ?? presentation.defaultContentType;
+  if (presentation.contentDisposition !== undefined) {
+    headers['content-disposition'] = presentation.contentDisposition;
+  }
+  if (decision.status === 206) {
+    headers['content-range'] = contentRange(decision.range, info.size as number);
+    headers['content-length'] = String(decision.range.end - decision.range.start + 1);
+  } else if (info.size !== undefined) {
+    headers['content-length'] = String(info.size);
+  }
+  return headers;
+}
+
+/** `attachment` with a filename safe in any header (RFC 6266): ASCII letters, digits, `._-`. */
+export function attachment(filename: string): string {
+  return `attachment; filename="${filename.replace(/[^A-Za-z0-9._-]/g, '_')}"`;
+}

@@ -1,0 +1,169 @@
+/** Settings read once from the environment (spec §5) into a frozen, typed object. */
+
+export type StorageBackend = 'fs' | 's3';
+
+export interface TimeoutSettings {
+  /** TCP/TLS connect to a source. */
+  connectMs: number;
+  /** From sending a source request to its response headers. */
+  firstByteMs: number;
+  /** Longest silence of a source body while the client is reading. */
+  idleMs: number;
+  /** Cap on a whole download; 0 disables it. */
+  totalMs: number;
+}
+
+export interface RetrySettings {
+  /** Extra attempts for an idempotent source error before the first byte. */
+  attempts: number;
+  /** Attempts to resume a body that broke after the first byte. */
+  resumeAttempts: number;
+  /** First backoff; doubles on each attempt, capped at 2 s. */
+  backoffMs: number;
+}
+
+export interface S3Settings {
+  endpoint: string | undefined;
+  accessKeyId: string | undefined;
+  secretAccessKey: string | undefined;
+  region: string;
+  tlsVerify: boolean;
+  forcePathStyle: boolean;
+  maxSockets: number;
+}
+
+export interface Settings {
+  host: string;
+  port: number;
+  logLevel: string;
+  storageBackend: StorageBackend;
+  dataDir: string;
+  s3: S3Settings;
+  imageBucket: string;
+  imageKeyTemplate: string;
+  upstreamBaseUrl: string;
+  upstreamPathTemplate: string;
+  maxStreamBytes: number;
+  cacheControl: string;
+  timeouts: TimeoutSettings;
+  retry: RetrySettings;
+  maxConcurrentStreams: number;
+  maxUrlLength: number;
+  shutdownGraceMs: number;
+}
+
+/** A setting with a bad value; its message is the one line printed at start-up. */
+export class SettingsError extends Error {
+  constructor(
+    readonly variable: string,
+    reason: string,
+  ) {
+    super(`invalid setting ${variable}: ${reason}`);
+    this.name = 'SettingsError';
+  }
+}
+
+type Env = Record<string, string | undefined>;
+
+function text(env: Env, name: string, fallback: string): string {
+  const value = env[name];
+  return value === undefined || value === '' ? fallback : value;
+}
+
+function optional(env: Env, name: string): string | undefined {
+  const value = env[name];
+  return value === undefined || value === '' ? undefined : value;
+}
+
+function integer(env: Env, name: string, fallback: number, min: number, max: number): number {
+  const raw = optional(env, name);
+  if (raw === undefined) return fallback;
+  if (!/^[0-9]+$/.test(raw)) throw new SettingsError(name, `expected a whole number, got "${raw}"`);
+  const value = Number(raw);
+  if (!Number.isSafeInteger(value) || value < min || value > max) {
+    throw new SettingsError(name, `expected a number from ${min} to ${max}, got ${raw}`);
+  }
+  return value;
+}
+
+function boolean(env: Env, name: string, fallback: boolean): boolean {
+  const raw = optional(env, name)?.toLowerCase();
+  if (raw === undefined) return fallback;
+  if (['1', 'true', 'yes', 'on'].includes(raw)) return true;
+  if (['0', 'false', 'no', 'off'].includes(raw)) return false;
+  throw new SettingsError(name, `expected true or false, got "${raw}"`);
+}
+
+function httpUrl(env: Env, name: string, fallback: string | undefined): string | undefined {
+  const raw = optional(env, name) ?? fallback;
+  if (raw === undefined) return undefined;
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw new SettingsError(name, 'expected an http(s) URL');
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+    throw new SettingsError(name, 'expected an http(s) URL');
+  }
+  return raw.replace(/\/+$/, '');
+}
+
+function template(env: Env, name: string, fallback: string, placeholder: string): string {
+  const value = text(env, name, fallback);
+  if (!value.includes(placeholder)) throw new SettingsError(name, `must contain ${placeholder}`);
+  return value;
+}
+
+function backend(env: Env): StorageBackend {
+  const value = text(env, 'STORAGE_BACKEND', 'fs');
+  if (value !== 'fs' && value !== 's3') {
+    throw new SettingsError('STORAGE_BACKEND', `expected fs or s3, got "${value}"`);
+  }
+  return value;
+}
+
+const GIB = 1024 ** 3;
+const DAY_MS = 86_400_000;
+
+/** Parses the environment; throws a SettingsError naming the first bad variable. */
+export function loadSettings(env: Env = process.env): Readonly<Settings> {
+  const endpoint = httpUrl(env, 'AWS_ENDPOINT_URL', undefined);
+  const settings: Settings = {
+    host: text(env, 'HOST', '127.0.0.1'),
+    port: integer(env, 'PORT', 8000, 0, 65535),
+    logLevel: text(env, 'LOG_LEVEL', 'info'),
+    storageBackend: backend(env),
+    dataDir: text(env, 'DATA_DIR', './data'),
+    s3: {
+      endpoint,
+      accessKeyId: optional(env, 'AWS_ACCESS_KEY_ID'),
+      secretAccessKey: optional(env, 'AWS_SECRET_ACCESS_KEY'),
+      region: text(env, 'AWS_REGION', 'us-east-1'),
+      tlsVerify: boolean(env, 'AWS_TLS_VERIFY', true),
+      forcePathStyle: boolean(env, 'S3_FORCE_PATH_STYLE', endpoint !== undefined),
+      maxSockets: integer(env, 'S3_MAX_SOCKETS', 50, 1, 10_000),
+    },
+    imageBucket: text(env, 'S3_IMAGE_BUCKET', 'images'),
+    imageKeyTemplate: template(env, 'IMAGE_KEY_TEMPLATE', 'test/{task_id}/image.jpg', '{task_id}'),
+    upstreamBaseUrl: httpUrl(env, 'UPSTREAM_BASE_URL', 'http://httpbin.org') as string,
+    upstreamPathTemplate: template(env, 'UPSTREAM_PATH_TEMPLATE', '/stream-bytes/{size}', '{size}'),
+    maxStreamBytes: integer(env, 'MAX_STREAM_BYTES', GIB, 0, Number.MAX_SAFE_INTEGER),
+    cacheControl: text(env, 'CACHE_CONTROL', 'no-cache'),
+    timeouts: {
+      connectMs: integer(env, 'CONNECT_TIMEOUT_MS', 5_000, 1, DAY_MS),
+      firstByteMs: integer(env, 'FIRST_BYTE_TIMEOUT_MS', 15_000, 1, DAY_MS),
+      idleMs: integer(env, 'IDLE_TIMEOUT_MS', 30_000, 1, DAY_MS),
+      totalMs: integer(env, 'TOTAL_TIMEOUT_MS', 0, 0, DAY_MS),
+    },
+    retry: {
+      attempts: integer(env, 'RETRY_ATTEMPTS', 2, 0, 10),
+      resumeAttempts: integer(env, 'RESUME_ATTEMPTS', 3, 0, 100),
+      backoffMs: integer(env, 'RETRY_BACKOFF_MS', 100, 0, 60_000),
+    },
+    maxConcurrentStreams: integer(env, 'MAX_CONCURRENT_STREAMS', 1_000, 1, 1_000_000),
+    maxUrlLength: integer(env, 'MAX_URL_LENGTH', 2_048, 64, 65_536),
+    shutdownGraceMs: integer(env, 'SHUTDOWN_GRACE_MS', 30_000, 0, DAY_MS),
+  };
+  return Object.freeze(settings);
+}

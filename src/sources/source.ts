@@ -1,0 +1,61 @@
+import type { Readable } from 'node:stream';
+
+/** What a source knows about an object: its validators and how to present it. */
+export interface ObjectInfo {
+  /** Full size in bytes; undefined when the source streams without announcing one. */
+  size: number | undefined;
+  /** Entity tag exactly as the source reports it, quotes included. */
+  etag: string | undefined;
+  lastModified: Date | undefined;
+  contentType: string | undefined;
+  cacheControl: string | undefined;
+  /** The source can answer byte ranges of this object. */
+  acceptRanges: boolean;
+}
+
+/** An inclusive byte range, as in `Range: bytes=start-end`. */
+export interface ByteRange {
+  start: number;
+  end: number;
+}
+
+export interface ReadOptions {
+  /** Ask for these bytes only; the source must deliver exactly them or throw. */
+  range?: ByteRange | undefined;
+  /** Fail with `precondition-failed` unless the object still has this ETag. */
+  ifMatch?: string | undefined;
+  /** Aborting it ends the request and releases its connection. */
+  signal: AbortSignal;
+}
+
+/** A source's answer: the object's validators and a body that whoever receives it owns. */
+export interface ObjectStream {
+  info: ObjectInfo;
+  /** The range the body covers, as the source reported it; undefined for the whole object. */
+  range: ByteRange | undefined;
+  body: Readable;
+}
+
+/**
+ * The one interface every backend implements. A source never touches the HTTP reply; failures
+ * are thrown as SourceError.
+ */
+export interface Source {
+  /** Validators and size without reading the body. */
+  stat(key: string, signal: AbortSignal): Promise<ObjectInfo>;
+  read(key: string, options: ReadOptions): Promise<ObjectStream>;
+  close(): Promise<void>;
+}
+
+/** Parses `bytes start-end/size` from a Content-Range header. */
+export function parseContentRange(
+  value: string | undefined,
+): { range: ByteRange; size: number | undefined } | undefined {
+  const match = value === undefined ? null : /^bytes (\d+)-(\d+)\/(\d+|\*)$/.exec(value.trim());
+  if (!match) return undefined;
+  const [, start, end, size] = match as unknown as [string, string, string, string];
+  return {
+    range: { start: Number(start), end: Number(end) },
+    size: size === '*' ? undefined : Number(size),
+  };
+}

@@ -1,0 +1,97 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { SourceError } from '../errors.js';
+import type { ByteRange, ObjectInfo, ObjectStream, Source } from '../sources/source.js';
+
+export interface OpenPolicy {
+  /** Extra attempts after a retryable failure. */
+  attempts: number;
+  backoffMs: number;
+  /** Longest wait for the source's answer (its headers). */
+  firstByteMs: number;
+}
+
+/** Exponential backoff, capped so a retry never waits longer than 2 s. */
+export function backoff(policy: { backoffMs: number }, attempt: number): number {
+  return Math.min(policy.backoffMs * 2 ** attempt, 2_000);
+}
+
+/** Runs `call` with a signal that aborts when `parent` does or when `ms` pass first. */
+async function withDeadline<T>(
+  call: (signal: AbortSignal) => Promise<T>,
+  ms: number,
+  parent: AbortSignal,
+): Promise<T> {
+  const deadline = new AbortController();
+  const timer = setTimeout(() => deadline.abort(), ms);
+  try {
+    return await call(AbortSignal.any([parent, deadline.signal]));
+  } catch (error) {
+    if (deadline.signal.aborted && !parent.aborted) {
+      throw new SourceError('timeout', 'source did not answer in time', { cause: error });
+    }
+    throw error;
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** Calls the source until it answers, retrying only failures that nothing was sent for. */
+async function withRetry<T>(
+  call: (signal: AbortSignal) => Promise<T>,
+  policy: OpenPolicy,
+  signal: AbortSignal,
+): Promise<T> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await withDeadline(call, policy.firstByteMs, signal);
+    } catch (error) {
+      const retry = error instanceof SourceError && error.retryable && attempt < policy.attempts;
+      if (!retry || signal.aborted) throw error;
+      await sleep(backoff(policy, attempt), undefined, { signal });
+    }
+  }
+}
+
+function sameRange(a: ByteRange | undefined, b: ByteRange | undefined): boolean {
+  return a === b || (a !== undefined && b !== undefined && a.start === b.start && a.end === b.end);
+}
+
+/** Reads the object's validators, with retries and the first-byte deadline. */
+export function statObject(
+  source: Source,
+  key: string,
+  policy: OpenPolicy,
+  signal: AbortSignal,
+): Promise<ObjectInfo> {
+  return withRetry((attemptSignal) => source.stat(key, attemptSignal), policy, signal);
+}
+
+/**
+ * Opens the object's body, with retries and the first-byte deadline, and checks that the source
+ * delivers exactly the range asked: some emulators answer a range they were not asked for.
+ */
+export function openObject(
+  source: Source,
+  key: string,
+  request: { range?: ByteRange | undefined; ifMatch?: string | undefined },
+  policy: OpenPolicy,
+  signal: AbortSignal,
+): Promise<ObjectStream> {
+  return withRetry(
+    async (attemptSignal) => {
+      const opened = await source.read(key, { ...request, signal: attemptSignal });
+      const whole =
+        opened.range !== undefined &&
+        opened.range.start === 0 &&
+        opened.info.size !== undefined &&
+        opened.range.end === opened.info.size - 1;
+      if (!sameRange(opened.range, request.range) && !(whole && request.range === undefined)) {
+        opened.body.destroy();
+        throw new SourceError('unavailable', 'source answered another range than asked');
+      }
+      return opened;
+    },
+    policy,
+    signal,
+  );
+}
