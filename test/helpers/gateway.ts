@@ -1,0 +1,26 @@
+import type { AddressInfo } from 'node:net';
+import type { FastifyInstance } from 'fastify';
+import { buildApp } from '../../src/app.js';
+import { loadSettings } from '../../src/settings.js';
+import type { SourceClients } from '../../src/sources/index.js';
+
+export interface RunningGateway {
+  app: FastifyInstance;
+  url: string;
+  close(): Promise<void>;
+}
+
+/**
+ * Builds the gateway from an environment (as main.ts does from process.env) and listens on an
+ * ephemeral port of 127.0.0.1.
+ */
+export async function startGateway(
+  env: Record<string, string>,
+  clients: SourceClients = {},
+): Promise<RunningGateway> {
+  const settings = loadSettings({ LOG_LEVEL: 'silent', ...env, HOST: '127.0.0.1', PORT: '0' });
+  const app = buildApp(settings, clients);
+  await app.listen({ host: '127.0.0.1', port: 0 });
+  const { port } = app.server.address() as AddressInfo;
+  return { app, url: `http://127.0.0.1:${port}`, close: () => app.close() };
+}
