@@ -11,7 +11,6 @@ export interface RequestValidators {
   'if-modified-since'?: string | undefined;
   'if-unmodified-since'?: string | undefined;
   'if-range'?: string | undefined;
-  'cache-control'?: string | undefined;
 }
 
 export type Decision =
@@ -54,13 +53,18 @@ function preconditionFails(headers: RequestValidators, info: ObjectInfo): boolea
   return info.lastModified === undefined || seconds(info.lastModified) > since;
 }
 
-/** RFC 9110 §13.1.2 and §13.1.3, with the `fresh` module that Express and fastify/send use. */
+/**
+ * RFC 9110 §13.1.2 and §13.1.3, with the `fresh` module that Express and fastify/send use. Only
+ * the validators are handed over: `fresh` also applies a cache's rule (a request's
+ * `Cache-Control: no-cache` forces a full answer), which an origin must not, and `fetch()` adds
+ * that header to every conditional request.
+ */
 function notModified(headers: RequestValidators, info: ObjectInfo): boolean {
-  if (headers['if-none-match'] === undefined && headers['if-modified-since'] === undefined) {
-    return false;
-  }
+  const ifNoneMatch = headers['if-none-match'];
+  const ifModifiedSince = headers['if-modified-since'];
+  if (ifNoneMatch === undefined && ifModifiedSince === undefined) return false;
   return fresh(
-    { ...headers },
+    { 'if-none-match': ifNoneMatch, 'if-modified-since': ifModifiedSince },
     { etag: info.etag, 'last-modified': info.lastModified?.toUTCString() },
   );
 }
