@@ -1,4 +1,5 @@
 import { mkdtemp, rm } from 'node:fs/promises';
+import type { Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
@@ -11,6 +12,8 @@ export const S3_SECRET_ACCESS_KEY = 'S3RVER';
 /** An in-process S3-compatible server (s3rver) on 127.0.0.1, on an ephemeral port. */
 export interface LocalS3 {
   endpoint: string;
+  /** The HTTP server behind the endpoint, for tests that watch its requests. */
+  httpServer: Server;
   client: S3Client;
   put(bucket: string, key: string, body: Buffer | Readable, length?: number): Promise<string>;
   stop(): Promise<void>;
@@ -38,6 +41,7 @@ export async function startLocalS3(buckets: string[], port = 0): Promise<LocalS3
   });
   return {
     endpoint,
+    httpServer: server.httpServer,
     client,
     async put(bucket, key, body, length) {
       const output = await client.send(

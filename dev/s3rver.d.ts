@@ -11,6 +11,7 @@ declare module 's3rver' {
     configureBuckets?: { name: string }[];
   }
   export default class S3rver {
+    httpServer: import('node:http').Server;
     constructor(options: S3rverOptions);
     run(): Promise<AddressInfo>;
     close(): Promise<void>;

@@ -9,6 +9,7 @@ import {
 import { isWeak } from './http/etag.js';
 import { type Presentation, responseHeaders } from './http/headers.js';
 import type { ByteRange, ObjectInfo, ObjectStream, Source } from './sources/source.js';
+import { discard } from './stream/discard.js';
 import { type OpenPolicy, openObject, statObject } from './stream/open.js';
 import { type BodyPolicy, type Reopen, SourceBody } from './stream/source-body.js';
 
@@ -118,7 +119,7 @@ function send(
   controller: AbortController,
 ): void {
   if (controller.signal.aborted) {
-    opened.body.destroy();
+    discard(opened.body);
     return;
   }
   const { info } = opened;

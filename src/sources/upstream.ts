@@ -57,7 +57,7 @@ export class UpstreamSource implements Source {
     const reported = parseContentRange(header(response.headers as Headers, 'content-range'));
     if (response.statusCode === 206) {
       if (!reported) {
-        response.body.destroy();
+        await response.body.dump();
         throw new SourceError('unavailable', 'upstream sent 206 without a content-range');
       }
       info.size = reported.size;
@@ -89,7 +89,8 @@ export class UpstreamSource implements Source {
     }
     const status = response.statusCode;
     if (status >= 200 && status < 300) return response;
-    response.body.destroy();
+    // Reading a short error body keeps the connection for the next request.
+    await response.body.dump().catch(() => {});
     throw statusFailure(status);
   }
 }

@@ -1,6 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { SourceError } from '../errors.js';
 import type { ByteRange, ObjectInfo, ObjectStream, Source } from '../sources/source.js';
+import { discard } from './discard.js';
 
 export interface OpenPolicy {
   /** Extra attempts after a retryable failure. */
@@ -86,8 +87,13 @@ export function openObject(
         opened.info.size !== undefined &&
         opened.range.end === opened.info.size - 1;
       if (!sameRange(opened.range, request.range) && !(whole && request.range === undefined)) {
-        opened.body.destroy();
+        discard(opened.body);
         throw new SourceError('unavailable', 'source answered another range than asked');
+      }
+      // Some storages ignore If-Match (s3rver does): an answer with another ETag is another object.
+      if (request.ifMatch !== undefined && opened.info.etag !== request.ifMatch) {
+        discard(opened.body);
+        throw new SourceError('precondition-failed', 'source answered another version');
       }
       return opened;
     },

@@ -1,6 +1,7 @@
 import { finished, Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { SourceError } from '../errors.js';
+import { discard } from './discard.js';
 import { backoff } from './open.js';
 
 export interface BodyPolicy {
@@ -116,7 +117,7 @@ export class SourceBody extends Readable {
   #release(): void {
     this.#detach?.();
     this.#detach = undefined;
-    this.#source?.destroy();
+    if (this.#source) discard(this.#source);
     this.#source = undefined;
   }
 

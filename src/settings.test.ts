@@ -1,0 +1,43 @@
+import { describe, expect, it } from 'vitest';
+import { loadSettings, SettingsError } from './settings.js';
+
+describe('loadSettings', () => {
+  it('has the defaults of spec §5', () => {
+    const settings = loadSettings({});
+    expect(settings).toMatchObject({
+      host: '127.0.0.1',
+      port: 8000,
+      storageBackend: 'fs',
+      dataDir: './data',
+      imageBucket: 'images',
+      upstreamBaseUrl: 'http://httpbin.org',
+      maxStreamBytes: 1024 ** 3,
+      s3: { tlsVerify: true, forcePathStyle: false, endpoint: undefined },
+    });
+    expect(Object.isFrozen(settings)).toBe(true);
+  });
+
+  it('turns path-style addressing on when an endpoint is set', () => {
+    const settings = loadSettings({ AWS_ENDPOINT_URL: 'http://127.0.0.1:9000/' });
+    expect(settings.s3.endpoint).toBe('http://127.0.0.1:9000');
+    expect(settings.s3.forcePathStyle).toBe(true);
+    expect(
+      loadSettings({ AWS_ENDPOINT_URL: 'http://x', S3_FORCE_PATH_STYLE: 'false' }).s3
+        .forcePathStyle,
+    ).toBe(false);
+  });
+
+  it.each([
+    ['PORT', 'eighty'],
+    ['PORT', '70000'],
+    ['STORAGE_BACKEND', 'gcs'],
+    ['AWS_TLS_VERIFY', 'maybe'],
+    ['AWS_ENDPOINT_URL', 'ftp://host'],
+    ['UPSTREAM_BASE_URL', 'not a url'],
+    ['MAX_STREAM_BYTES', '-1'],
+    ['IMAGE_KEY_TEMPLATE', 'images/static.jpg'],
+  ])('names %s when its value %j is bad', (variable, value) => {
+    expect(() => loadSettings({ [variable]: value })).toThrow(SettingsError);
+    expect(() => loadSettings({ [variable]: value })).toThrow(`invalid setting ${variable}:`);
+  });
+});

@@ -1,0 +1,196 @@
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { request } from 'node:http';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { patternBytes, patternSha256, patternStream, sha256 } from '../dev/pattern.js';
+import { type LocalS3, startLocalS3 } from '../dev/s3-server.js';
+import { type LocalUpstream, startLocalUpstream } from '../dev/upstream-server.js';
+import { type RunningGateway, startGateway } from './helpers/gateway.js';
+
+const TEN_MIB = 10 * 1024 * 1024;
+
+/** A port on 127.0.0.1 that nothing listens on. */
+async function closedPort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+/** GET or HEAD with node:http, counting the body bytes that actually arrive. */
+function fetchRaw(
+  url: string,
+  method = 'GET',
+): Promise<{ status: number; headers: Record<string, unknown>; body: Buffer }> {
+  return new Promise((resolve, reject) => {
+    request(url, { method }, (response) => {
+      const chunks: Buffer[] = [];
+      response.on('data', (chunk: Buffer) => chunks.push(chunk));
+      response.on('end', () =>
+        resolve({
+          status: response.statusCode ?? 0,
+          headers: response.headers,
+          body: Buffer.concat(chunks),
+        }),
+      );
+      response.on('error', reject);
+    })
+      .on('error', reject)
+      .end();
+  });
+}
+
+describe('streaming from real servers on loopback', () => {
+  let s3: LocalS3;
+  let upstream: LocalUpstream;
+  let dataDir: string;
+  let overS3: RunningGateway;
+  let overFs: RunningGateway;
+  let s3Etag: string;
+
+  beforeAll(async () => {
+    [s3, upstream] = await Promise.all([startLocalS3(['images']), startLocalUpstream()]);
+    s3Etag = await s3.put('images', 'test/1/image.jpg', patternStream(0, TEN_MIB), TEN_MIB);
+    dataDir = await mkdtemp(path.join(tmpdir(), 'streamgate-fs-'));
+    await mkdir(path.join(dataDir, 'images/test/1'), { recursive: true });
+    await writeFile(path.join(dataDir, 'images/test/1/image.jpg'), patternBytes(0, TEN_MIB));
+    const common = { UPSTREAM_BASE_URL: upstream.baseUrl, RETRY_BACKOFF_MS: '1' };
+    overS3 = await startGateway({
+      ...common,
+      STORAGE_BACKEND: 's3',
+      AWS_ENDPOINT_URL: s3.endpoint,
+      AWS_ACCESS_KEY_ID: 'S3RVER',
+      AWS_SECRET_ACCESS_KEY: 'S3RVER',
+    });
+    overFs = await startGateway({ ...common, STORAGE_BACKEND: 'fs', DATA_DIR: dataDir });
+  });
+
+  afterAll(async () => {
+    await Promise.all([overS3?.close(), overFs?.close()]);
+    await Promise.all([s3?.stop(), upstream?.stop()]);
+    await rm(dataDir, { recursive: true, force: true });
+  });
+
+  it('delivers a 10 MiB object from S3 byte-identical with the headers of spec §2', async () => {
+    const response = await fetch(`${overS3.url}/tasks/1/image`);
+    const body = Buffer.from(await response.arrayBuffer());
+    expect(response.status).toBe(200);
+    expect(sha256(body)).toBe(patternSha256(0, TEN_MIB));
+    expect(response.headers.get('content-length')).toBe(String(TEN_MIB));
+    expect(response.headers.get('etag')).toBe(s3Etag);
+    expect(response.headers.get('content-type')).toBe('image/jpeg');
+    expect(response.headers.get('accept-ranges')).toBe('bytes');
+    expect(response.headers.get('last-modified')).toMatch(/GMT$/);
+  });
+
+  it('delivers a 10 MiB object from the local store byte-identical', async () => {
+    const response = await fetch(`${overFs.url}/tasks/1/image`);
+    expect(response.status).toBe(200);
+    expect(response.headers.get('content-length')).toBe(String(TEN_MIB));
+    expect(response.headers.get('etag')).toMatch(/^"[0-9a-f]+-[0-9a-f]+"$/);
+    expect(sha256(Buffer.from(await response.arrayBuffer()))).toBe(patternSha256(0, TEN_MIB));
+  });
+
+  it.each(['overS3', 'overFs'] as const)(
+    'answers a missing object with 404 (%s)',
+    async (which) => {
+      const gateway = which === 'overS3' ? overS3 : overFs;
+      const response = await fetch(`${gateway.url}/tasks/999/image`);
+      expect(response.status).toBe(404);
+      expect(await response.json()).toEqual({ detail: 'Image not found' });
+    },
+  );
+
+  it.each(['overS3', 'overFs'] as const)(
+    'answers HEAD with the GET headers and no body (%s)',
+    async (which) => {
+      const gateway = which === 'overS3' ? overS3 : overFs;
+      const head = await fetchRaw(`${gateway.url}/tasks/1/image`, 'HEAD');
+      const get = await fetch(`${gateway.url}/tasks/1/image`, { headers: { range: 'bytes=0-1' } });
+      await get.arrayBuffer();
+      expect(head.status).toBe(200);
+      expect(head.body.length).toBe(0);
+      expect(head.headers['content-length']).toBe(String(TEN_MIB));
+      expect(head.headers.etag).toBe(get.headers.get('etag'));
+      expect(head.headers['content-type']).toBe('image/jpeg');
+    },
+  );
+
+  it('streams the upstream bytes as they arrive, byte-identical', async () => {
+    const size = 3 * 1024 * 1024 + 17;
+    const response = await fetch(`${overS3.url}/tasks/5/bytes/${size}`);
+    expect(response.status).toBe(200);
+    expect(response.headers.get('content-type')).toBe('application/octet-stream');
+    expect(response.headers.get('content-length')).toBeNull();
+    expect(sha256(Buffer.from(await response.arrayBuffer()))).toBe(patternSha256(0, size));
+  });
+
+  it('answers a failing upstream with 502', async () => {
+    const failing = await startGateway({
+      UPSTREAM_BASE_URL: upstream.baseUrl,
+      UPSTREAM_PATH_TEMPLATE: '/status/{size}',
+      RETRY_BACKOFF_MS: '1',
+    });
+    try {
+      for (const status of [404, 500, 503]) {
+        const response = await fetch(`${failing.url}/tasks/1/bytes/${status}`);
+        expect(response.status).toBe(502);
+        expect(await response.json()).toEqual({ detail: 'Failed to download bytes' });
+      }
+    } finally {
+      await failing.close();
+    }
+  });
+
+  it('answers unreachable storage and an unreachable upstream with 502, leaking nothing', async () => {
+    const port = await closedPort();
+    const unreachable = await startGateway({
+      STORAGE_BACKEND: 's3',
+      AWS_ENDPOINT_URL: `http://127.0.0.1:${port}`,
+      AWS_ACCESS_KEY_ID: 'AKIDSECRETSECRET',
+      AWS_SECRET_ACCESS_KEY: 'verysecret',
+      UPSTREAM_BASE_URL: `http://127.0.0.1:${port}`,
+      RETRY_BACKOFF_MS: '1',
+    });
+    try {
+      const image = await fetch(`${unreachable.url}/tasks/1/image`);
+      const imageBody = await image.text();
+      expect(image.status).toBe(502);
+      expect(JSON.parse(imageBody)).toEqual({ detail: 'Failed to get the image' });
+      const bytes = await fetch(`${unreachable.url}/tasks/1/bytes/10`);
+      const bytesBody = await bytes.text();
+      expect(bytes.status).toBe(502);
+      expect(JSON.parse(bytesBody)).toEqual({ detail: 'Failed to download bytes' });
+      for (const body of [imageBody, bytesBody]) {
+        expect(body).not.toMatch(/127\.0\.0\.1|ECONNREFUSED|AKID|secret|at /);
+      }
+    } finally {
+      await unreachable.close();
+    }
+  });
+
+  it.each([
+    ['/tasks/abc/image', 'task_id'],
+    ['/tasks/1.5/image', 'task_id'],
+    ['/tasks/-3/image', 'task_id'],
+    ['/tasks/1e3/image', 'task_id'],
+    ['/tasks/1/bytes/0x10', 'size'],
+    ['/tasks/x/bytes/10', 'task_id'],
+  ])('answers %s with a FastAPI-shaped 422 naming %s', async (url, name) => {
+    const response = await fetch(`${overS3.url}${url}`);
+    expect(response.status).toBe(422);
+    const body = (await response.json()) as { detail: { loc: string[]; type: string }[] };
+    expect(body.detail[0]?.loc).toEqual(['path', name]);
+    expect(body.detail[0]?.type).toBe('int_parsing');
+  });
+
+  it('answers other methods with 405 and allow', async () => {
+    const response = await fetch(`${overS3.url}/tasks/1/image`, { method: 'DELETE' });
+    expect(response.status).toBe(405);
+    expect(response.headers.get('allow')).toBe('GET, HEAD');
+    expect(await response.json()).toEqual({ detail: 'Method Not Allowed' });
+  });
+});
