@@ -11,11 +11,21 @@ export type RangeOutcome =
  * the whole object and a malformed header is ignored, both as RFC 9110 §14.2 allows.
  */
 export function resolveRange(header: string, size: number): RangeOutcome {
-  const parsed = parseRange(size, header, { combine: true });
+  const parsed = parseRange(size, wholeForLongSuffixes(header, size), { combine: true });
   if (parsed === -1) return { kind: 'unsatisfiable' };
   if (parsed === -2 || parsed.type !== 'bytes' || parsed.length !== 1) return { kind: 'whole' };
   const [range] = parsed as unknown as [ByteRange];
   return { kind: 'partial', range: { start: range.start, end: range.end } };
+}
+
+/**
+ * RFC 9110 §14.1.3: a suffix longer than the object selects the whole object, where
+ * range-parser would call it unsatisfiable; so `-n` with n > size becomes `0-`.
+ */
+function wholeForLongSuffixes(header: string, size: number): string {
+  return header.replace(/([=,]\s*)-(\d+)/g, (spec, lead: string, digits: string) =>
+    Number(digits) > size ? `${lead}0-` : spec,
+  );
 }
 
 export function contentRange(range: ByteRange, size: number): string {
