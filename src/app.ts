@@ -1,5 +1,6 @@
 import Fastify, { type FastifyInstance } from 'fastify';
 import { GatewayError } from './errors.js';
+import { answerClientError, answerConnect, answerFrameworkError } from './plugins/client-errors.js';
 import { registerDocs } from './plugins/docs.js';
 import { installErrorHandling, rejectOtherMethods } from './plugins/errors.js';
 import { limitConcurrentStreams } from './plugins/stream-limit.js';
@@ -31,15 +32,28 @@ export function buildApp(settings: Settings, clients: SourceClients = {}): Fasti
   const app = Fastify({
     logger: { level: settings.logLevel },
     routerOptions: { maxParamLength: 64 },
-    return503OnClosing: true,
+    // Answered below instead, in the service's JSON shape.
+    return503OnClosing: false,
+    clientErrorHandler: answerClientError,
+    frameworkErrors: answerFrameworkError,
   });
+  app.server.on('connect', answerConnect);
   const sources = createSources(settings, clients);
   app.addHook('onClose', async () => {
     await Promise.all([sources.images.close(), sources.upstream.close()]);
   });
 
   installErrorHandling(app);
+  // A request that reaches a connection still busy when shutdown begins; Fastify has already
+  // set `connection: close` on its reply.
+  let closing = false;
+  app.addHook('preClose', async () => {
+    closing = true;
+  });
   app.addHook('onRequest', async (request) => {
+    if (closing) throw new GatewayError('SHUTTING_DOWN');
+    // Node parses HTTP/0.9 and 2.0 request lines too; this server speaks HTTP/1.x only.
+    if (request.raw.httpVersionMajor !== 1) throw new GatewayError('BAD_REQUEST');
     if (request.url.length > settings.maxUrlLength) throw new GatewayError('URL_TOO_LONG');
   });
   registerDocs(app);

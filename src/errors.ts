@@ -37,6 +37,7 @@ export type ErrorCode =
   | 'BYTES_SOURCE_FAILED'
   | 'BYTES_SOURCE_TIMEOUT'
   | 'TOO_MANY_STREAMS'
+  | 'SHUTTING_DOWN'
   | 'URL_TOO_LONG'
   | 'ROUTE_NOT_FOUND'
   | 'METHOD_NOT_ALLOWED'
@@ -51,6 +52,7 @@ const catalogue: Record<ErrorCode, { status: ErrorStatus; detail: string }> = {
   BYTES_SOURCE_FAILED: { status: 502, detail: 'Failed to download bytes' },
   BYTES_SOURCE_TIMEOUT: { status: 504, detail: 'Upstream did not answer in time' },
   TOO_MANY_STREAMS: { status: 503, detail: 'Too many concurrent downloads, retry later' },
+  SHUTTING_DOWN: { status: 503, detail: 'Server is shutting down' },
   URL_TOO_LONG: { status: 414, detail: 'URL too long' },
   ROUTE_NOT_FOUND: { status: 404, detail: 'Not Found' },
   METHOD_NOT_ALLOWED: { status: 405, detail: 'Method Not Allowed' },

@@ -29,6 +29,9 @@ function shutdown(signal: NodeJS.Signals): void {
     app.server.closeAllConnections();
   }, settings.shutdownGraceMs);
   deadline.unref();
+  // Node closes idle keep-alive connections once, when the server closes; one whose download
+  // ends later would hold the process until its keep-alive timeout, so sweep while draining.
+  setInterval(() => app.server.closeIdleConnections(), 100).unref();
   app.close().then(
     () => process.exit(0),
     (error: unknown) => {

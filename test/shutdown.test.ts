@@ -1,0 +1,233 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { createWriteStream } from 'node:fs';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { Agent, get, type IncomingMessage } from 'node:http';
+import { connect } from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { finished, pipeline } from 'node:stream/promises';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { patternSha256, patternStream, sha256 } from '../dev/pattern.js';
+
+const SIZE = 64 * 1024 * 1024;
+const ROOT = path.resolve(import.meta.dirname, '..');
+
+interface RunningMain {
+  child: ChildProcess;
+  url: string;
+  exited: Promise<number | null>;
+}
+
+let dataDir: string;
+const children: ChildProcess[] = [];
+
+beforeAll(async () => {
+  dataDir = await mkdtemp(path.join(tmpdir(), 'streamgate-shutdown-'));
+  const dir = path.join(dataDir, 'images', 'test', '1');
+  await mkdir(dir, { recursive: true });
+  await pipeline(
+    patternStream(0, SIZE, 1024 * 1024),
+    createWriteStream(path.join(dir, 'image.jpg')),
+  );
+});
+
+afterEach(() => {
+  for (const child of children.splice(0)) if (child.exitCode === null) child.kill('SIGKILL');
+});
+
+afterAll(async () => {
+  await rm(dataDir, { recursive: true, force: true });
+});
+
+/** Runs the real entry point; the port comes from Fastify's "Server listening at" log line. */
+async function startMain(env: Record<string, string>): Promise<RunningMain> {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+    cwd: ROOT,
+    env: {
+      PATH: process.env.PATH ?? '',
+      HOST: '127.0.0.1',
+      PORT: '0',
+      LOG_LEVEL: 'info',
+      STORAGE_BACKEND: 'fs',
+      DATA_DIR: dataDir,
+      ...env,
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  children.push(child);
+  const exited = new Promise<number | null>((resolve) =>
+    child.once('exit', (code) => resolve(code)),
+  );
+  let stderr = '';
+  child.stderr?.on('data', (chunk: Buffer) => {
+    stderr += chunk.toString();
+  });
+  const url = await new Promise<string>((resolve, reject) => {
+    let pending = '';
+    child.stdout?.on('data', (chunk: Buffer) => {
+      pending += chunk.toString();
+      const lines = pending.split('\n');
+      pending = lines.pop() ?? '';
+      for (const line of lines) {
+        const match = /Server listening at (http:\/\/127\.0\.0\.1:\d+)/.exec(line);
+        if (match?.[1]) resolve(match[1]);
+      }
+    });
+    exited.then((code) => reject(new Error(`main exited (${code}) before listening: ${stderr}`)));
+  });
+  return { child, url, exited };
+}
+
+interface Download {
+  response: IncomingMessage;
+  /** Settles when the body ends (aborted: false) or the connection dies first (aborted: true). */
+  done: Promise<{ bytes: number; sha256: string; aborted: boolean }>;
+}
+
+/** GETs `url`, reads `pauseAfter` bytes, then stops reading. */
+function slowDownload(url: string, pauseAfter: number, agent?: Agent): Promise<Download> {
+  return new Promise((resolve, reject) => {
+    get(url, { agent: agent ?? false }, (response) => {
+      const hash = createHash('sha256');
+      let bytes = 0;
+      let paused = false;
+      response.on('data', (chunk: Buffer) => {
+        hash.update(chunk);
+        bytes += chunk.length;
+        if (!paused && bytes >= pauseAfter) {
+          paused = true;
+          response.pause();
+          resolve({ response, done });
+        }
+      });
+      const done = finished(response).then(
+        () => ({ bytes, sha256: hash.digest('hex'), aborted: false }),
+        () => ({ bytes, sha256: '', aborted: true }),
+      );
+      done.then(() => reject(new Error('download ended before it was paused')));
+    }).once('error', reject);
+  });
+}
+
+/**
+ * One request on a new connection: its status, or 'refused' when nothing listens any more (a
+ * connection caught in the listening socket's backlog as it closes is reset instead).
+ */
+function probe(url: string): Promise<number | 'refused'> {
+  return new Promise((resolve, reject) => {
+    const request = get(`${url}/healthz`, { agent: false, timeout: 5_000 }, (response) => {
+      response.resume();
+      resolve(response.statusCode ?? 0);
+    });
+    request.once('timeout', () => request.destroy(new Error('probe timed out')));
+    request.once('error', (error: NodeJS.ErrnoException) => {
+      if (error.code === 'ECONNREFUSED' || error.code === 'ECONNRESET') resolve('refused');
+      else reject(error);
+    });
+  });
+}
+
+/** Probes until the server stops taking new work; bounded, so a server that never stops fails. */
+async function untilRefusing(url: string): Promise<number | 'refused'> {
+  for (let attempt = 0; attempt < 100; attempt++) {
+    const answer = await probe(url);
+    if (answer !== 200) return answer;
+    await sleep(50);
+  }
+  throw new Error('server still accepting new requests 5 s after SIGTERM');
+}
+
+function withinMs<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  return Promise.race([
+    promise,
+    sleep(ms, undefined, { ref: false }).then(() => {
+      throw new Error(`${what} did not happen within ${ms} ms`);
+    }),
+  ]);
+}
+
+describe('graceful shutdown of the real entry point', () => {
+  it('on SIGTERM stops taking new requests, finishes the download in flight, exits 0', async () => {
+    const main = await startMain({ SHUTDOWN_GRACE_MS: '30000' });
+    expect(await probe(main.url)).toBe(200);
+    // A keep-alive client leaves its connection open after the body: exit must not wait for it.
+    const agent = new Agent({ keepAlive: true });
+    const download = await slowDownload(`${main.url}/tasks/1/image`, 1024 * 1024, agent);
+    expect(download.response.statusCode).toBe(200);
+
+    main.child.kill('SIGTERM');
+    expect(['refused', 503]).toContain(await untilRefusing(main.url));
+    expect(main.child.exitCode).toBeNull();
+
+    download.response.resume();
+    const body = await withinMs(download.done, 20_000, 'the download');
+    expect(body).toEqual({ bytes: SIZE, sha256: patternSha256(0, SIZE), aborted: false });
+    expect(await withinMs(main.exited, 10_000, 'exit after the last download')).toBe(0);
+    agent.destroy();
+  });
+
+  it('on SIGINT behaves the same', async () => {
+    const main = await startMain({ SHUTDOWN_GRACE_MS: '30000' });
+    const download = await slowDownload(`${main.url}/tasks/1/image`, 1024 * 1024);
+    main.child.kill('SIGINT');
+    expect(['refused', 503]).toContain(await untilRefusing(main.url));
+    download.response.resume();
+    const body = await withinMs(download.done, 20_000, 'the download');
+    expect(body).toEqual({ bytes: SIZE, sha256: patternSha256(0, SIZE), aborted: false });
+    expect(await withinMs(main.exited, 10_000, 'exit after the last download')).toBe(0);
+  });
+
+  it('answers a request that arrives on a busy connection while draining with a 503', async () => {
+    const main = await startMain({ SHUTDOWN_GRACE_MS: '30000' });
+    const { port } = new URL(main.url);
+    const socket = connect(Number(port), '127.0.0.1');
+    const chunks: Buffer[] = [];
+    let received = 0;
+    const started = new Promise<void>((resolve) => {
+      socket.on('data', (chunk: Buffer) => {
+        chunks.push(chunk);
+        received += chunk.length;
+        if (received >= 1024 * 1024 && received - chunk.length < 1024 * 1024) {
+          socket.pause();
+          resolve();
+        }
+      });
+    });
+    const closed = new Promise<void>((resolve) => socket.once('close', () => resolve()));
+    socket.write('GET /tasks/1/image HTTP/1.1\r\nhost: gateway\r\n\r\n');
+    await started;
+
+    main.child.kill('SIGTERM');
+    expect(['refused', 503]).toContain(await untilRefusing(main.url));
+    socket.write('GET /healthz HTTP/1.1\r\nhost: gateway\r\n\r\n');
+    socket.resume();
+    await withinMs(closed, 20_000, 'the end of the connection');
+
+    const wire = Buffer.concat(chunks);
+    const firstHead = wire.indexOf('\r\n\r\n') + 4;
+    expect(wire.subarray(0, 15).toString()).toBe('HTTP/1.1 200 OK');
+    expect(sha256(wire.subarray(firstHead, firstHead + SIZE))).toBe(patternSha256(0, SIZE));
+    const second = wire.subarray(firstHead + SIZE).toString('latin1');
+    expect(second).toMatch(/^HTTP\/1\.1 503 /);
+    expect(second.toLowerCase()).toContain('connection: close');
+    expect(JSON.parse(second.slice(second.indexOf('\r\n\r\n') + 4))).toEqual({
+      detail: expect.any(String),
+    });
+    expect(await withinMs(main.exited, 10_000, 'exit after the last download')).toBe(0);
+  });
+
+  it('cuts a download still running at the deadline, then exits 0', async () => {
+    const main = await startMain({ SHUTDOWN_GRACE_MS: '500' });
+    const download = await slowDownload(`${main.url}/tasks/1/image`, 1024 * 1024);
+
+    main.child.kill('SIGTERM');
+    // The client reads nothing until the process is gone, so the deadline must cut it.
+    expect(await withinMs(main.exited, 10_000, 'exit after the grace period')).toBe(0);
+    download.response.resume();
+    const body = await withinMs(download.done, 10_000, 'the end of the cut download');
+    expect(body.aborted).toBe(true);
+    expect(body.bytes).toBeLessThan(SIZE);
+  });
+});
