@@ -32,10 +32,11 @@ export function networkFailure(error: unknown): SourceError {
   const name = (error as Error | undefined)?.name;
   if (name === 'AbortError') return new SourceError('aborted', 'request aborted', { cause: error });
   const code = codeOf(error);
-  if (name === 'TimeoutError' || (code !== undefined && TIMEOUT_CODES.has(code))) {
+  const retryable = code !== undefined && RETRYABLE_CODES.has(code);
+  // The S3 SDK renames ECONNRESET, EPIPE and ETIMEDOUT errors to TimeoutError: the errno decides.
+  if ((name === 'TimeoutError' && !retryable) || (code !== undefined && TIMEOUT_CODES.has(code))) {
     return new SourceError('timeout', 'source did not answer in time', { cause: error });
   }
-  const retryable = code !== undefined && RETRYABLE_CODES.has(code);
   return new SourceError('unavailable', `source unreachable (${code ?? name ?? 'error'})`, {
     cause: error,
     retryable,
