@@ -13,27 +13,10 @@ PACKAGES=(chromium ffmpeg)
 log() { echo "[test-browser $(date +%T)] $*" >&2; }
 started=$(date +%s)
 
-install_missing() {
-  local missing=() p sudo=()
-  for p in "${PACKAGES[@]}"; do
-    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
-  done
-  [ ${#missing[@]} -eq 0 ] && return 0
-  if [ "$(id -u)" != 0 ]; then
-    command -v sudo >/dev/null || { log "need root to install: ${missing[*]}"; exit 1; }
-    sudo=(sudo)
-  fi
-  log "installing ${missing[*]}"
-  # Another job (Ceph's packages) may hold the dpkg lock: wait for it rather than fail.
-  local apt=("${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get -q -o DPkg::Lock::Timeout=600)
-  if ! "${apt[@]}" install -y --no-install-recommends "${missing[@]}" >/dev/null; then
-    log "install failed; updating the package lists and trying again"
-    "${apt[@]}" update -qq
-    "${apt[@]}" install -y --no-install-recommends "${missing[@]}" >/dev/null
-  fi
-}
+# shellcheck source=scripts/lib/apt.sh
+source scripts/lib/apt.sh
 
-install_missing
+install_missing "${PACKAGES[@]}"
 for binary in /usr/bin/chromium ffmpeg; do
   command -v "$binary" >/dev/null || { log "missing $binary after install"; exit 1; }
 done

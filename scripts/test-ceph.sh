@@ -19,26 +19,12 @@ export CEPH_RGW_OBJECTSTORE=${CEPH_RGW_OBJECTSTORE:-memstore}
 log() { echo "[test-ceph $(date +%T)] $*" >&2; }
 started=$(date +%s)
 
-install_missing() {
-  local missing=() p sudo=()
-  for p in "${PACKAGES[@]}"; do
-    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
-  done
-  [ ${#missing[@]} -eq 0 ] && return 0
-  if [ "$(id -u)" != 0 ]; then
-    command -v sudo >/dev/null || { log "need root to install: ${missing[*]}"; exit 1; }
-    sudo=(sudo)
-  fi
-  log "installing ${missing[*]}"
-  # Other jobs (Chromium, ffmpeg) may hold the dpkg lock: wait for it rather than fail.
-  local apt=("${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get -q -o DPkg::Lock::Timeout=600)
-  "${apt[@]}" update -qq
-  "${apt[@]}" install -y --no-install-recommends "${missing[@]}" >/dev/null
-}
+# shellcheck source=scripts/lib/apt.sh
+source scripts/lib/apt.sh
 
 port_busy() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
-install_missing
+install_missing "${PACKAGES[@]}"
 for port in "$MON_PORT" "$RGW_PORT"; do
   if port_busy "$port"; then
     log "127.0.0.1:$port is in use (another Ceph?); stop it first"

@@ -1,14 +1,8 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { patternBytes, patternSha256 } from '../dev/pattern.js';
-import {
-  type LocalS3,
-  S3_ACCESS_KEY_ID,
-  S3_SECRET_ACCESS_KEY,
-  startLocalS3,
-} from '../dev/s3-server.js';
-import { type LocalUpstream, startLocalUpstream } from '../dev/upstream-server.js';
-import { type Fault, FaultProxy, sequence } from './helpers/fault-proxy.js';
-import { type RunningGateway, startGateway } from './helpers/gateway.js';
+import { type Fault, sequence } from './helpers/fault-proxy.js';
+import { FaultStack } from './helpers/fault-stack.js';
+import type { RunningGateway } from './helpers/gateway.js';
 import { download, waitFor } from './helpers/http-client.js';
 
 const MIB = 1024 * 1024;
@@ -16,31 +10,13 @@ const SIZE = 10 * MIB;
 const WHOLE = patternSha256(0, SIZE);
 const KEY_PATH = (task: number) => `/images/test/${task}/image.jpg`;
 
-let s3: LocalS3;
-let upstream: LocalUpstream;
-let s3Proxy: FaultProxy;
-let upstreamProxy: FaultProxy;
 let etag: string;
 let etag2: string;
-const gateways: RunningGateway[] = [];
+let stack: FaultStack;
 
+/** A fresh gateway per test, so that no pooled connection hides a fault. */
 function gateway(env: Record<string, string> = {}): Promise<RunningGateway> {
-  const started = startGateway({
-    STORAGE_BACKEND: 's3',
-    AWS_ENDPOINT_URL: s3Proxy.url,
-    AWS_ACCESS_KEY_ID: S3_ACCESS_KEY_ID,
-    AWS_SECRET_ACCESS_KEY: S3_SECRET_ACCESS_KEY,
-    S3_IMAGE_BUCKET: 'images',
-    UPSTREAM_BASE_URL: upstreamProxy.url,
-    UPSTREAM_PATH_TEMPLATE: '/range/{size}',
-    RETRY_BACKOFF_MS: '10',
-    IDLE_TIMEOUT_MS: '300',
-    ...env,
-  });
-  return started.then((running) => {
-    gateways.push(running);
-    return running;
-  });
+  return stack.gateway({ IDLE_TIMEOUT_MS: '300', ...env });
 }
 
 /** The `start` of a `Range: bytes=start-end` the gateway sent when resuming. */
@@ -51,29 +27,14 @@ function rangeStart(range: string | undefined): number {
 }
 
 beforeAll(async () => {
-  s3 = await startLocalS3(['images']);
-  etag = await s3.put('images', 'test/1/image.jpg', patternBytes(0, SIZE));
-  etag2 = await s3.put('images', 'test/2/image.jpg', patternBytes(0, SIZE));
-  s3Proxy = await FaultProxy.start(s3.endpoint);
-  upstream = await startLocalUpstream();
-  upstreamProxy = await FaultProxy.start(upstream.baseUrl);
+  stack = await FaultStack.start();
+  etag = await stack.s3.put('images', 'test/1/image.jpg', patternBytes(0, SIZE));
+  etag2 = await stack.s3.put('images', 'test/2/image.jpg', patternBytes(0, SIZE));
 });
 
-afterEach(async () => {
-  await Promise.all(gateways.splice(0).map((running) => running.close()));
-  for (const proxy of [s3Proxy, upstreamProxy]) {
-    proxy.rule = () => undefined;
-    proxy.closeConnections();
-    proxy.resetCounters();
-  }
-});
+afterEach(() => stack.reset());
 
-afterAll(async () => {
-  await s3Proxy?.stop();
-  await upstreamProxy?.stop();
-  await upstream?.stop();
-  await s3?.stop();
-});
+afterAll(() => stack?.stop());
 
 const resumable: [string, Fault][] = [
   ['cut (FIN)', { type: 'cut', afterBytes: 3 * MIB + 17 }],
@@ -84,7 +45,7 @@ const resumable: [string, Fault][] = [
 describe('a source that breaks mid-body is resumed at the next byte', () => {
   it.each(resumable)('S3 GET %s after 3 MiB', async (_name, fault) => {
     const { url } = await gateway();
-    s3Proxy.rule = sequence([fault]);
+    stack.s3Proxy.rule = sequence([fault]);
 
     const got = await download(`${url}/tasks/1/image`);
 
@@ -93,7 +54,7 @@ describe('a source that breaks mid-body is resumed at the next byte', () => {
     expect(got.complete).toBe(true);
     expect(got.length).toBe(SIZE);
     expect(got.sha256).toBe(WHOLE);
-    const [first, resumed, ...more] = s3Proxy.gets(KEY_PATH(1));
+    const [first, resumed, ...more] = stack.s3Proxy.gets(KEY_PATH(1));
     expect(first?.headers.range).toBeUndefined();
     expect(more).toEqual([]);
     const start = rangeStart(resumed?.headers.range);
@@ -105,7 +66,7 @@ describe('a source that breaks mid-body is resumed at the next byte', () => {
 
   it.each(resumable)('S3 Range request %s: resumed within the range', async (_name, fault) => {
     const { url } = await gateway();
-    s3Proxy.rule = sequence([fault]);
+    stack.s3Proxy.rule = sequence([fault]);
     const [from, to] = [1_000_003, 8_999_999];
 
     const got = await download(`${url}/tasks/1/image`, {
@@ -117,7 +78,7 @@ describe('a source that breaks mid-body is resumed at the next byte', () => {
     expect(got.complete).toBe(true);
     expect(got.length).toBe(to - from + 1);
     expect(got.sha256).toBe(patternSha256(from, to + 1));
-    const [first, resumed, ...more] = s3Proxy.gets(KEY_PATH(1));
+    const [first, resumed, ...more] = stack.s3Proxy.gets(KEY_PATH(1));
     expect(first?.headers.range).toBe(`bytes=${from}-${to}`);
     expect(more).toEqual([]);
     const start = rangeStart(resumed?.headers.range);
@@ -129,26 +90,26 @@ describe('a source that breaks mid-body is resumed at the next byte', () => {
 
   it('a pause shorter than IDLE_TIMEOUT_MS is waited out on the same connection', async () => {
     const { url } = await gateway({ IDLE_TIMEOUT_MS: '5000' });
-    s3Proxy.rule = sequence([{ type: 'stall', afterBytes: 3 * MIB, ms: 300 }]);
+    stack.s3Proxy.rule = sequence([{ type: 'stall', afterBytes: 3 * MIB, ms: 300 }]);
 
     const got = await download(`${url}/tasks/1/image`);
 
     expect(got.complete).toBe(true);
     expect(got.sha256).toBe(WHOLE);
-    expect(s3Proxy.gets(KEY_PATH(1))).toHaveLength(1);
+    expect(stack.s3Proxy.gets(KEY_PATH(1))).toHaveLength(1);
   });
 
   it('an HTTP upstream with a strong ETag and accept-ranges, cut twice', async () => {
     const { url } = await gateway();
     const cut: Fault = { type: 'cut', afterBytes: 2 * MIB };
-    upstreamProxy.rule = sequence([cut, cut]);
+    stack.upstreamProxy.rule = sequence([cut, cut]);
 
     const got = await download(`${url}/tasks/1/bytes/${SIZE}`);
 
     expect(got.status).toBe(200);
     expect(got.complete).toBe(true);
     expect(got.sha256).toBe(WHOLE);
-    const gets = upstreamProxy.gets(`/range/${SIZE}`);
+    const gets = stack.upstreamProxy.gets(`/range/${SIZE}`);
     expect(gets).toHaveLength(3);
     expect(gets.slice(1).map((r) => r.headers['if-match'])).toEqual([
       `"range-${SIZE}"`,
@@ -162,37 +123,37 @@ describe('a body that cannot be resumed aborts the client connection', () => {
     // s3rver ignores If-Match (field notes), so this proves the gateway checks the ETag of the
     // answer itself rather than trusting the storage to refuse.
     const { url } = await gateway({ IDLE_TIMEOUT_MS: '30000' });
-    s3Proxy.rule = sequence([{ type: 'stall', afterBytes: 2 * MIB }]);
+    stack.s3Proxy.rule = sequence([{ type: 'stall', afterBytes: 2 * MIB }]);
 
     const pending = download(`${url}/tasks/2/image`);
-    await waitFor(() => s3Proxy.stalled === 1, 'the first answer to stall');
-    const after = await s3.put('images', 'test/2/image.jpg', patternBytes(1, SIZE + 1));
+    await waitFor(() => stack.s3Proxy.stalled === 1, 'the first answer to stall');
+    const after = await stack.s3.put('images', 'test/2/image.jpg', patternBytes(1, SIZE + 1));
     expect(after).not.toBe(etag2);
-    s3Proxy.closeConnections();
+    stack.s3Proxy.closeConnections();
     const got = await pending;
 
     expect(got.status).toBe(200);
     expect(got.complete).toBe(false);
     expect(got.length).toBeLessThan(SIZE);
-    const resumed = s3Proxy.gets(KEY_PATH(2))[1];
+    const resumed = stack.s3Proxy.gets(KEY_PATH(2))[1];
     expect(resumed?.headers['if-match']).toBe(etag2);
   });
 
   it('RESUME_ATTEMPTS=0: the first break is final', async () => {
     const { url } = await gateway({ RESUME_ATTEMPTS: '0' });
-    s3Proxy.rule = sequence([{ type: 'cut', afterBytes: 2 * MIB }]);
+    stack.s3Proxy.rule = sequence([{ type: 'cut', afterBytes: 2 * MIB }]);
 
     const got = await download(`${url}/tasks/1/image`);
 
     expect(got.status).toBe(200);
     expect(got.complete).toBe(false);
     expect(got.length).toBeLessThan(2 * MIB);
-    expect(s3Proxy.gets(KEY_PATH(1))).toHaveLength(1);
+    expect(stack.s3Proxy.gets(KEY_PATH(1))).toHaveLength(1);
   });
 
   it('every connection breaks: gives up after RESUME_ATTEMPTS resumes', async () => {
     const { url } = await gateway({ RESUME_ATTEMPTS: '2' });
-    s3Proxy.rule = (request) =>
+    stack.s3Proxy.rule = (request) =>
       request.method === 'GET' ? { type: 'reset', afterBytes: MIB } : undefined;
 
     const got = await download(`${url}/tasks/1/image`);
@@ -200,25 +161,25 @@ describe('a body that cannot be resumed aborts the client connection', () => {
     expect(got.status).toBe(200);
     expect(got.complete).toBe(false);
     expect(got.length).toBeLessThan(3 * MIB);
-    expect(s3Proxy.gets(KEY_PATH(1))).toHaveLength(3);
+    expect(stack.s3Proxy.gets(KEY_PATH(1))).toHaveLength(3);
   });
 
   it('TOTAL_TIMEOUT_MS caps a download whose source went quiet', async () => {
     const { url } = await gateway({ IDLE_TIMEOUT_MS: '30000', TOTAL_TIMEOUT_MS: '500' });
-    s3Proxy.rule = sequence([{ type: 'stall', afterBytes: 2 * MIB }]);
+    stack.s3Proxy.rule = sequence([{ type: 'stall', afterBytes: 2 * MIB }]);
 
     const got = await download(`${url}/tasks/1/image`, { timeoutMs: 10_000 });
 
     expect(got.status).toBe(200);
     expect(got.complete).toBe(false);
     expect(got.length).toBeLessThan(2 * MIB);
-    expect(s3Proxy.gets(KEY_PATH(1))).toHaveLength(1);
-    await waitFor(() => s3Proxy.openSockets === 0, 'the stalled connection to close');
+    expect(stack.s3Proxy.gets(KEY_PATH(1))).toHaveLength(1);
+    await waitFor(() => stack.s3Proxy.openSockets === 0, 'the stalled connection to close');
   });
 
   it('an upstream without ETag or accept-ranges (chunked) cut mid-body', async () => {
     const { url } = await gateway({ UPSTREAM_PATH_TEMPLATE: '/stream-bytes/{size}' });
-    upstreamProxy.rule = sequence([{ type: 'cut', afterBytes: 2 * MIB }]);
+    stack.upstreamProxy.rule = sequence([{ type: 'cut', afterBytes: 2 * MIB }]);
 
     const got = await download(`${url}/tasks/1/bytes/${SIZE}`);
 
@@ -226,6 +187,6 @@ describe('a body that cannot be resumed aborts the client connection', () => {
     expect(got.headers['content-length']).toBeUndefined();
     expect(got.complete).toBe(false);
     expect(got.length).toBeLessThan(2 * MIB);
-    expect(upstreamProxy.gets()).toHaveLength(1);
+    expect(stack.upstreamProxy.gets()).toHaveLength(1);
   });
 });

@@ -3,68 +3,30 @@ import diagnostics from 'node:diagnostics_channel';
 import net from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { patternBytes, patternSha256 } from '../dev/pattern.js';
-import {
-  type LocalS3,
-  S3_ACCESS_KEY_ID,
-  S3_SECRET_ACCESS_KEY,
-  startLocalS3,
-} from '../dev/s3-server.js';
-import { type LocalUpstream, startLocalUpstream } from '../dev/upstream-server.js';
-import { type Fault, FaultProxy, sequence } from './helpers/fault-proxy.js';
-import { type RunningGateway, startGateway } from './helpers/gateway.js';
+import { type Fault, sequence } from './helpers/fault-proxy.js';
+import { FaultStack } from './helpers/fault-stack.js';
+import type { RunningGateway } from './helpers/gateway.js';
 import { download, waitFor } from './helpers/http-client.js';
 
 const SIZE = 2 * 1024 * 1024;
 const WHOLE = patternSha256(0, SIZE);
 const KEY_PATH = '/images/test/1/image.jpg';
 
-let s3: LocalS3;
-let upstream: LocalUpstream;
-let s3Proxy: FaultProxy;
-let upstreamProxy: FaultProxy;
-const gateways: RunningGateway[] = [];
+let stack: FaultStack;
 
 /** A fresh gateway per test, so that no pooled connection hides a fault. */
-async function gateway(env: Record<string, string> = {}): Promise<RunningGateway> {
-  const running = await startGateway({
-    STORAGE_BACKEND: 's3',
-    AWS_ENDPOINT_URL: s3Proxy.url,
-    AWS_ACCESS_KEY_ID: S3_ACCESS_KEY_ID,
-    AWS_SECRET_ACCESS_KEY: S3_SECRET_ACCESS_KEY,
-    S3_IMAGE_BUCKET: 'images',
-    UPSTREAM_BASE_URL: upstreamProxy.url,
-    UPSTREAM_PATH_TEMPLATE: '/range/{size}',
-    RETRY_ATTEMPTS: '3',
-    RETRY_BACKOFF_MS: '10',
-    ...env,
-  });
-  gateways.push(running);
-  return running;
+function gateway(env: Record<string, string> = {}): Promise<RunningGateway> {
+  return stack.gateway({ RETRY_ATTEMPTS: '3', ...env });
 }
 
 beforeAll(async () => {
-  s3 = await startLocalS3(['images']);
-  await s3.put('images', 'test/1/image.jpg', patternBytes(0, SIZE));
-  s3Proxy = await FaultProxy.start(s3.endpoint);
-  upstream = await startLocalUpstream();
-  upstreamProxy = await FaultProxy.start(upstream.baseUrl);
+  stack = await FaultStack.start();
+  await stack.s3.put('images', 'test/1/image.jpg', patternBytes(0, SIZE));
 });
 
-afterEach(async () => {
-  await Promise.all(gateways.splice(0).map((running) => running.close()));
-  for (const proxy of [s3Proxy, upstreamProxy]) {
-    proxy.rule = () => undefined;
-    proxy.closeConnections();
-    proxy.resetCounters();
-  }
-});
+afterEach(() => stack.reset());
 
-afterAll(async () => {
-  await s3Proxy?.stop();
-  await upstreamProxy?.stop();
-  await upstream?.stop();
-  await s3?.stop();
-});
+afterAll(() => stack?.stop());
 
 const slowDown: Fault = { type: 'status', status: 503, code: 'SlowDown' };
 
@@ -74,26 +36,29 @@ describe('failures before the first byte are retried with backoff', () => {
     let refused = 0;
     const watch = ({ socket }: { socket: net.Socket }) => {
       socket.once('error', (error: NodeJS.ErrnoException & { port?: number }) => {
-        if (error.code === 'ECONNREFUSED' && `http://127.0.0.1:${error.port}` === s3Proxy.url) {
+        if (
+          error.code === 'ECONNREFUSED' &&
+          `http://127.0.0.1:${error.port}` === stack.s3Proxy.url
+        ) {
           refused++;
         }
       });
     };
     diagnostics.subscribe('net.client.socket', watch as (message: unknown) => void);
     try {
-      await s3Proxy.refuse();
+      await stack.s3Proxy.refuse();
       const pending = download(`${url}/tasks/1/image`);
       await waitFor(() => refused >= 2, 'two refused connections');
-      await s3Proxy.accept();
+      await stack.s3Proxy.accept();
       const got = await pending;
 
       expect(got.status).toBe(200);
       expect(got.complete).toBe(true);
       expect(got.sha256).toBe(WHOLE);
-      expect(s3Proxy.gets(KEY_PATH)).toHaveLength(1);
+      expect(stack.s3Proxy.gets(KEY_PATH)).toHaveLength(1);
     } finally {
       diagnostics.unsubscribe('net.client.socket', watch as (message: unknown) => void);
-      await s3Proxy.accept().catch(() => {});
+      await stack.s3Proxy.accept().catch(() => {});
     }
   });
 
@@ -103,65 +68,65 @@ describe('failures before the first byte are retried with backoff', () => {
     ['answered 503 SlowDown', slowDown],
   ])('S3 GET %s twice, then served', async (_name, fault) => {
     const { url } = await gateway();
-    s3Proxy.rule = sequence([fault, fault]);
+    stack.s3Proxy.rule = sequence([fault, fault]);
 
     const got = await download(`${url}/tasks/1/image`);
 
     expect(got.status).toBe(200);
     expect(got.complete).toBe(true);
     expect(got.sha256).toBe(WHOLE);
-    expect(s3Proxy.gets(KEY_PATH)).toHaveLength(3);
+    expect(stack.s3Proxy.gets(KEY_PATH)).toHaveLength(3);
   });
 
   it('S3 HEAD (a Range request reads validators first) answered 503, then served', async () => {
     const { url } = await gateway();
-    s3Proxy.rule = sequence([slowDown], (request) => request.method === 'HEAD');
+    stack.s3Proxy.rule = sequence([slowDown], (request) => request.method === 'HEAD');
 
     const got = await download(`${url}/tasks/1/image`, { headers: { range: 'bytes=100-199' } });
 
     expect(got.status).toBe(206);
     expect(got.sha256).toBe(patternSha256(100, 200));
-    expect(s3Proxy.requests.filter((r) => r.method === 'HEAD')).toHaveLength(2);
+    expect(stack.s3Proxy.requests.filter((r) => r.method === 'HEAD')).toHaveLength(2);
   });
 
   it('an HTTP upstream reset, then answering 503, then served', async () => {
     const { url } = await gateway();
-    upstreamProxy.rule = sequence([{ type: 'reset', afterBytes: 0 }, slowDown]);
+    stack.upstreamProxy.rule = sequence([{ type: 'reset', afterBytes: 0 }, slowDown]);
 
     const got = await download(`${url}/tasks/1/bytes/${SIZE}`);
 
     expect(got.status).toBe(200);
     expect(got.sha256).toBe(WHOLE);
-    expect(upstreamProxy.gets()).toHaveLength(3);
+    expect(stack.upstreamProxy.gets()).toHaveLength(3);
   });
 
   it('retries are bounded: RETRY_ATTEMPTS=3 means four requests, then 502', async () => {
     const { url } = await gateway();
-    s3Proxy.rule = (request) => (request.method === 'GET' ? slowDown : undefined);
+    stack.s3Proxy.rule = (request) => (request.method === 'GET' ? slowDown : undefined);
 
     const got = await download(`${url}/tasks/1/image`);
 
     expect(got.status).toBe(502);
     expect(got.json).toEqual({ detail: 'Failed to get the image' });
-    expect(s3Proxy.gets(KEY_PATH)).toHaveLength(4);
+    expect(stack.s3Proxy.gets(KEY_PATH)).toHaveLength(4);
   });
 
   it('a 403 is not retried', async () => {
     const { url } = await gateway();
-    s3Proxy.rule = () => ({ type: 'status', status: 403, code: 'AccessDenied' });
+    stack.s3Proxy.rule = () => ({ type: 'status', status: 403, code: 'AccessDenied' });
 
     const got = await download(`${url}/tasks/1/image`);
 
     expect(got.status).toBe(502);
     expect(got.json).toEqual({ detail: 'Failed to get the image' });
-    expect(s3Proxy.gets(KEY_PATH)).toHaveLength(1);
+    expect(stack.s3Proxy.gets(KEY_PATH)).toHaveLength(1);
   });
 });
 
 describe('timeouts before the first byte answer 504 with a detail', () => {
   it.each([
-    ['/tasks/1/image', 'Storage did not answer in time', () => s3Proxy],
-    [`/tasks/1/bytes/${SIZE}`, 'Upstream did not answer in time', () => upstreamProxy],
+    ['/tasks/1/image', 'Storage did not answer in time', () => stack.s3Proxy],
+    [`/tasks/1/bytes/${SIZE}`, 'Upstream did not answer in time', () => stack.upstreamProxy],
   ])('%s: no response headers within FIRST_BYTE_TIMEOUT_MS', async (path, detail, proxyOf) => {
     const { url } = await gateway({ FIRST_BYTE_TIMEOUT_MS: '300' });
     const proxy = proxyOf();
