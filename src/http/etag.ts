@@ -4,10 +4,6 @@ export function isWeak(etag: string): boolean {
   return etag.startsWith('W/');
 }
 
-function opaque(etag: string): string {
-  return isWeak(etag) ? etag.slice(2) : etag;
-}
-
 /** Splits an `If-Match` / `If-None-Match` list; commas inside quotes do not split. */
 export function parseEtagList(header: string): string[] {
   return header.match(/(?:W\/)?"[^"]*"|[^\s,]+/g) ?? [];
@@ -16,9 +12,4 @@ export function parseEtagList(header: string): string[] {
 /** Strong comparison: both strong and identical. */
 export function strongMatch(a: string, b: string): boolean {
   return !isWeak(a) && !isWeak(b) && a === b;
-}
-
-/** Weak comparison: identical once any weakness indicator is removed. */
-export function weakMatch(a: string, b: string): boolean {
-  return opaque(a) === opaque(b);
 }

@@ -44,8 +44,8 @@ export class LocalSource implements Source {
 
   async close(): Promise<void> {}
 
-  /** The file of a key; throws not-found for a missing file and for a key leaving the bucket. */
-  resolve(key: string): string {
+  /** The file of a key; a key leaving the bucket is not found. */
+  #resolve(key: string): string {
     const file = path.resolve(this.#bucketDir, key);
     if (key.includes('\0') || !file.startsWith(this.#bucketDir + path.sep)) {
       throw new SourceError('not-found', 'key outside the bucket');
@@ -54,7 +54,7 @@ export class LocalSource implements Source {
   }
 
   async #open(key: string): Promise<FileHandle> {
-    const file = this.resolve(key);
+    const file = this.#resolve(key);
     try {
       return await open(file, 'r');
     } catch (error) {

@@ -59,11 +59,6 @@ export class SourceBody extends Readable {
     this.#attach(first);
   }
 
-  /** Bytes handed to the client so far. */
-  get delivered(): number {
-    return this.#delivered;
-  }
-
   override _read(): void {
     if (!this.#source) return;
     this.#source.resume();
