@@ -57,7 +57,9 @@ export function buildApp(settings: Settings, clients: SourceClients = {}): Fasti
     if (request.url.length > settings.maxUrlLength) throw new GatewayError('URL_TOO_LONG');
   });
   registerDocs(app);
-  app.register(async (operations) => healthRoutes(operations));
+  app.register(async (operations) =>
+    healthRoutes(operations, sources, settings.timeouts.firstByteMs),
+  );
   app.register(async (streams) => {
     limitConcurrentStreams(streams, settings.maxConcurrentStreams);
     taskRoutes(streams, settings, sources, servePolicy(settings));

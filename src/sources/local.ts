@@ -1,4 +1,4 @@
-import { type FileHandle, open } from 'node:fs/promises';
+import { type FileHandle, open, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { SourceError } from '../errors.js';
 import type { ObjectInfo, ObjectStream, ReadOptions, Source } from './source.js';
@@ -40,6 +40,11 @@ export class LocalSource implements Source {
       await handle.close();
       throw error;
     }
+  }
+
+  async probe(): Promise<void> {
+    const directory = await stat(this.#bucketDir).catch(() => undefined);
+    if (!directory?.isDirectory()) throw new SourceError('not-found', 'no bucket directory');
   }
 
   async close(): Promise<void> {}

@@ -4,6 +4,7 @@ import type { Readable } from 'node:stream';
 import {
   GetObjectCommand,
   type GetObjectCommandOutput,
+  HeadBucketCommand,
   HeadObjectCommand,
   type HeadObjectCommandOutput,
   S3Client,
@@ -80,6 +81,16 @@ export class S3Source implements Source {
     const reported = parseContentRange(output.ContentRange);
     if (reported) info.size = reported.size;
     return { info, range: reported?.range, body };
+  }
+
+  async probe(signal: AbortSignal): Promise<void> {
+    try {
+      await this.client.send(new HeadBucketCommand({ Bucket: this.bucket }), {
+        abortSignal: signal,
+      });
+    } catch (error) {
+      throw translate(error);
+    }
   }
 
   async close(): Promise<void> {

@@ -44,6 +44,8 @@ export interface Source {
   /** Validators and size without reading the body. */
   stat(key: string, signal: AbortSignal): Promise<ObjectInfo>;
   read(key: string, options: ReadOptions): Promise<ObjectStream>;
+  /** Resolves when the source is reachable and usable (readiness), throws SourceError if not. */
+  probe(signal: AbortSignal): Promise<void>;
   close(): Promise<void>;
 }
 

@@ -65,6 +65,21 @@ export class UpstreamSource implements Source {
     return { info, range: reported?.range, body: response.body };
   }
 
+  /** Reachable when the base URL answers at all: it need not serve anything itself. */
+  async probe(signal: AbortSignal): Promise<void> {
+    try {
+      const response = await this.dispatcher.request({
+        origin: this.#origin,
+        path: this.#basePath || '/',
+        method: 'HEAD',
+        signal,
+      });
+      await response.body.dump();
+    } catch (error) {
+      throw networkFailure(error);
+    }
+  }
+
   async close(): Promise<void> {
     await this.dispatcher.close();
   }
