@@ -1,38 +1,37 @@
 import Fastify, { type FastifyInstance } from 'fastify';
-import { GatewayError } from './errors.js';
-import { answerClientError, answerConnect, answerFrameworkError } from './plugins/client-errors.js';
-import { registerDocs } from './plugins/docs.js';
-import { installErrorHandling, rejectOtherMethods } from './plugins/errors.js';
-import { limitConcurrentStreams } from './plugins/stream-limit.js';
-import { healthRoutes } from './routes/health.js';
-import { taskRoutes } from './routes/tasks.js';
+import { docsPlugin } from './plugins/docs.js';
+import { errorHandlerPlugin } from './plugins/error-handler.js';
+import { requestGuardsPlugin } from './plugins/request-guards.js';
+import { streamLimit } from './plugins/stream-limit.js';
+import { healthRoutesPlugin } from './routes/health.js';
+import { objectRoutesPlugin } from './routes/objects.js';
+import { objectRoutes } from './routes/table.js';
 import type { ServePolicy } from './serve-object.js';
 import type { Settings } from './settings.js';
+import { answerClientError, answerConnect, answerFrameworkError } from './socket-errors.js';
 import { createSources, type SourceClients } from './sources/index.js';
 
-function servePolicy(settings: Settings): ServePolicy {
-  const { timeouts, retry } = settings;
+function servePolicy({ timeouts, retry }: Settings): ServePolicy {
   return {
     open: {
       attempts: retry.attempts,
       backoffMs: retry.backoffMs,
       firstByteMs: timeouts.firstByteMs,
     },
-    body: {
-      idleMs: timeouts.idleMs,
-      totalMs: timeouts.totalMs,
-      resumeAttempts: retry.resumeAttempts,
-      backoffMs: retry.backoffMs,
-    },
+    resume: { attempts: retry.resumeAttempts, backoffMs: retry.backoffMs },
+    body: { idleMs: timeouts.idleMs, totalMs: timeouts.totalMs },
   };
 }
 
-/** Builds the app without listening; `main.ts` listens, tests use it in-process. */
+/**
+ * Builds the app without listening; `main.ts` listens, tests use it in-process. Plugins declare
+ * their names and dependencies, so registering them out of order fails at start-up.
+ */
 export function buildApp(settings: Settings, clients: SourceClients = {}): FastifyInstance {
   const app = Fastify({
     logger: { level: settings.logLevel },
     routerOptions: { maxParamLength: 64 },
-    // Answered below instead, in the service's JSON shape.
+    // Answered by the request guards instead, in the service's JSON shape.
     return503OnClosing: false,
     clientErrorHandler: answerClientError,
     frameworkErrors: answerFrameworkError,
@@ -40,33 +39,19 @@ export function buildApp(settings: Settings, clients: SourceClients = {}): Fasti
   app.server.on('connect', answerConnect);
   const sources = createSources(settings, clients);
   app.addHook('onClose', async () => {
-    await Promise.all([sources.images.close(), sources.upstream.close()]);
+    await Promise.all([...sources.values()].map((source) => source.close()));
   });
 
-  installErrorHandling(app);
-  // A request that reaches a connection still busy when shutdown begins; Fastify has already
-  // set `connection: close` on its reply.
-  let closing = false;
-  app.addHook('preClose', async () => {
-    closing = true;
-  });
-  app.addHook('onRequest', async (request) => {
-    if (closing) throw new GatewayError('SHUTTING_DOWN');
-    // Node parses HTTP/0.9 and 2.0 request lines too; this server speaks HTTP/1.x only.
-    if (request.raw.httpVersionMajor !== 1) throw new GatewayError('BAD_REQUEST');
-    if (request.url.length > settings.maxUrlLength) throw new GatewayError('URL_TOO_LONG');
-  });
-  registerDocs(app);
-  app.register(async (operations) =>
-    healthRoutes(operations, sources, settings.timeouts.firstByteMs),
-  );
-  app.register(async (streams) => {
-    limitConcurrentStreams(streams, settings.maxConcurrentStreams);
-    taskRoutes(streams, settings, sources, servePolicy(settings));
-  });
-  app.register(async (others) => {
-    rejectOtherMethods(others, '/tasks/:task_id/image', ['GET', 'HEAD']);
-    rejectOtherMethods(others, '/tasks/:task_id/bytes/:size', ['GET', 'HEAD']);
+  app.register(errorHandlerPlugin);
+  app.register(requestGuardsPlugin, { maxUrlLength: settings.maxUrlLength });
+  app.register(docsPlugin);
+  app.register(healthRoutesPlugin, { sources, timeoutMs: settings.timeouts.firstByteMs });
+  app.register(objectRoutesPlugin, {
+    routes: objectRoutes(settings),
+    sources,
+    policy: servePolicy(settings),
+    cacheControl: settings.cacheControl,
+    admit: streamLimit(settings.maxConcurrentStreams),
   });
   return app;
 }

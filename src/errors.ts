@@ -1,7 +1,9 @@
 /**
- * The error catalogue. Sources throw SourceError (what went wrong with the source); routes turn
- * it into a GatewayError (what the client is told). Nothing else reaches a response body, so no
- * SDK message, stack, credential or internal address can leak.
+ * The error catalogue: every answer a client can see that is not an object. Sources throw
+ * SourceError (what went wrong with the source); routes turn it into a GatewayError (what the
+ * client is told). Nothing else reaches a response body, so no SDK message, stack, credential
+ * or internal address can leak. The README's error table lists the same codes; a test checks
+ * both ways.
  */
 
 /** What went wrong with a source, independent of the backend. */
@@ -30,41 +32,54 @@ export class SourceError extends Error {
   }
 }
 
-export type ErrorCode =
-  | 'IMAGE_NOT_FOUND'
-  | 'IMAGE_SOURCE_FAILED'
-  | 'IMAGE_SOURCE_TIMEOUT'
-  | 'BYTES_SOURCE_FAILED'
-  | 'BYTES_SOURCE_TIMEOUT'
-  | 'TOO_MANY_STREAMS'
-  | 'SHUTTING_DOWN'
-  | 'URL_TOO_LONG'
-  | 'ROUTE_NOT_FOUND'
-  | 'METHOD_NOT_ALLOWED'
-  | 'BAD_REQUEST';
+export type ErrorStatus =
+  | 400
+  | 404
+  | 405
+  | 408
+  | 412
+  | 413
+  | 414
+  | 416
+  | 431
+  | 500
+  | 502
+  | 503
+  | 504;
 
-export type ErrorStatus = 400 | 404 | 405 | 414 | 502 | 503 | 504;
-
-const catalogue: Record<ErrorCode, { status: ErrorStatus; detail: string }> = {
+/** Every catalogued answer: a stable code, its status and the detail the client reads. */
+export const catalogue = {
   IMAGE_NOT_FOUND: { status: 404, detail: 'Image not found' },
   IMAGE_SOURCE_FAILED: { status: 502, detail: 'Failed to get the image' },
   IMAGE_SOURCE_TIMEOUT: { status: 504, detail: 'Storage did not answer in time' },
   BYTES_SOURCE_FAILED: { status: 502, detail: 'Failed to download bytes' },
   BYTES_SOURCE_TIMEOUT: { status: 504, detail: 'Upstream did not answer in time' },
+  PRECONDITION_FAILED: { status: 412, detail: 'Precondition Failed' },
+  RANGE_NOT_SATISFIABLE: { status: 416, detail: 'Range Not Satisfiable' },
   TOO_MANY_STREAMS: { status: 503, detail: 'Too many concurrent downloads, retry later' },
   SHUTTING_DOWN: { status: 503, detail: 'Server is shutting down' },
+  NOT_READY: { status: 503, detail: 'Not ready' },
   URL_TOO_LONG: { status: 414, detail: 'URL too long' },
   ROUTE_NOT_FOUND: { status: 404, detail: 'Not Found' },
   METHOD_NOT_ALLOWED: { status: 405, detail: 'Method Not Allowed' },
   BAD_REQUEST: { status: 400, detail: 'Bad Request' },
-};
+  REQUEST_TIMEOUT: { status: 408, detail: 'Request Timeout' },
+  PAYLOAD_TOO_LARGE: { status: 413, detail: 'Payload Too Large' },
+  HEADERS_TOO_LARGE: { status: 431, detail: 'Request Header Fields Too Large' },
+  INTERNAL_ERROR: { status: 500, detail: 'Internal Server Error' },
+} as const satisfies Record<string, { status: ErrorStatus; detail: string }>;
+
+export type ErrorCode = keyof typeof catalogue;
+
+/** Stable code of the FastAPI-shaped 422 answer, whose detail is a list of issues. */
+export const VALIDATION_FAILED = 'VALIDATION_FAILED';
 
 /** An error with a stable code, the status and detail the client sees, and its cause. */
 export class GatewayError extends Error {
   readonly code: ErrorCode;
   readonly statusCode: ErrorStatus;
   readonly detail: string;
-  readonly headers: Record<string, string>;
+  readonly headers: Readonly<Record<string, string>>;
 
   constructor(
     code: ErrorCode,
@@ -80,8 +95,28 @@ export class GatewayError extends Error {
   }
 }
 
+/** The catalogued code for a client error Fastify or Node reports only by its status. */
+export function clientErrorCode(status: number): ErrorCode {
+  switch (status) {
+    case 404:
+      return 'ROUTE_NOT_FOUND';
+    case 405:
+      return 'METHOD_NOT_ALLOWED';
+    case 408:
+      return 'REQUEST_TIMEOUT';
+    case 413:
+      return 'PAYLOAD_TOO_LARGE';
+    case 414:
+      return 'URL_TOO_LONG';
+    case 431:
+      return 'HEADERS_TOO_LARGE';
+    default:
+      return 'BAD_REQUEST';
+  }
+}
+
 /** How one route words each source failure. */
-export type SourceErrorCodes = Record<SourceFailure, ErrorCode>;
+export type SourceErrorCodes = Readonly<Record<SourceFailure, ErrorCode>>;
 
 export const imageErrorCodes: SourceErrorCodes = {
   'not-found': 'IMAGE_NOT_FOUND',
@@ -92,7 +127,7 @@ export const imageErrorCodes: SourceErrorCodes = {
   timeout: 'IMAGE_SOURCE_TIMEOUT',
 };
 
-/** The original answered every upstream failure, a 404 included, as a failed download. */
+/** The original service answered every upstream failure, a 404 included, as a failed download. */
 export const bytesErrorCodes: SourceErrorCodes = {
   'not-found': 'BYTES_SOURCE_FAILED',
   'precondition-failed': 'BYTES_SOURCE_FAILED',
@@ -110,6 +145,7 @@ export interface ValidationIssue {
 }
 
 export class ValidationError extends Error {
+  readonly code = VALIDATION_FAILED;
   readonly statusCode = 422;
   constructor(readonly issues: ValidationIssue[]) {
     super(issues.map((issue) => issue.msg).join('; '));

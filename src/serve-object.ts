@@ -1,17 +1,16 @@
-import type { FastifyReply, FastifyRequest } from 'fastify';
-import { GatewayError, SourceError, type SourceErrorCodes } from './errors.js';
+import type { Readable } from 'node:stream';
+import { catalogue, GatewayError, SourceError, type SourceErrorCodes } from './errors.js';
 import {
   type Decision,
   decide,
   needsValidators,
   type RequestValidators,
 } from './http/conditional.js';
-import { isWeak } from './http/etag.js';
 import { type Presentation, responseHeaders } from './http/headers.js';
-import type { ByteRange, ObjectInfo, ObjectStream, Source } from './sources/source.js';
-import { discard } from './stream/discard.js';
+import type { ByteRange, ObjectStream, Source } from './sources/source.js';
 import { type OpenPolicy, openObject, statObject } from './stream/open.js';
-import { type BodyPolicy, type Reopen, SourceBody } from './stream/source-body.js';
+import { type ResumePolicy, Resumer, strongEtag } from './stream/resume.js';
+import { type BodyPolicy, SourceBody } from './stream/source-body.js';
 
 /** What a route serves: an object of a source, how to present it and how to word failures. */
 export interface ObjectTarget {
@@ -23,32 +22,43 @@ export interface ObjectTarget {
 
 export interface ServePolicy {
   open: OpenPolicy;
+  resume: ResumePolicy;
   body: BodyPolicy;
 }
 
-const NO_BODY_DETAIL = {
-  412: 'Precondition Failed',
-  416: 'Range Not Satisfiable',
+/** The request as far as the answer depends on it. */
+export interface ObjectRequest {
+  method: string;
+  headers: RequestValidators;
+}
+
+/** A decided answer for the caller to send: a streaming body, a short JSON detail, or none. */
+export interface ObjectAnswer {
+  status: 200 | 206 | 304 | 412 | 416;
+  headers: Record<string, string>;
+  body: Readable | { detail: string } | undefined;
+}
+
+const DETAIL_OF = {
+  412: { detail: catalogue.PRECONDITION_FAILED.detail },
+  416: { detail: catalogue.RANGE_NOT_SATISFIABLE.detail },
 } as const;
 
 /**
- * The one place that turns a source's answer into an HTTP response. A plain GET opens the
- * object at once (one round trip); HEAD and requests with Range or If-* headers first read the
- * validators, decide the status, and only then open exactly the bytes to send.
+ * The one place that turns a source's answer into an HTTP answer. A plain GET opens the object
+ * at once (one round trip); HEAD and requests with Range or If-* headers first read the
+ * validators, decide the status, and only then open exactly the bytes to send. Aborting
+ * `controller` ends every source request; the body aborts it itself when destroyed early.
+ * Source failures are thrown as the route's GatewayError.
  */
 export async function serveObject(
-  request: FastifyRequest,
-  reply: FastifyReply,
+  request: ObjectRequest,
   target: ObjectTarget,
   policy: ServePolicy,
-): Promise<void> {
-  const controller = new AbortController();
-  reply.raw.once('close', () => {
-    if (!reply.raw.writableFinished) controller.abort();
-  });
-  const validators = request.headers as RequestValidators;
+  controller: AbortController,
+): Promise<ObjectAnswer> {
   try {
-    if (request.method !== 'HEAD' && !needsValidators(validators)) {
+    if (request.method !== 'HEAD' && !needsValidators(request.headers)) {
       const opened = await openObject(
         target.source,
         target.key,
@@ -56,49 +66,47 @@ export async function serveObject(
         policy.open,
         controller.signal,
       );
-      return send(reply, { status: 200 }, opened, target, policy, controller);
+      return streamingAnswer({ status: 200 }, opened, target, policy, controller);
     }
-    return await serveDecided(
-      request.method === 'HEAD',
-      validators,
-      reply,
-      target,
-      policy,
-      controller,
-    );
+    return await decideThenOpen(request, target, policy, controller);
   } catch (error) {
-    throw toGatewayError(error, target.errors);
+    if (error instanceof SourceError) {
+      throw new GatewayError(target.errors[error.failure], { cause: error });
+    }
+    throw error;
   }
 }
 
-async function serveDecided(
-  head: boolean,
-  validators: RequestValidators,
-  reply: FastifyReply,
+async function decideThenOpen(
+  request: ObjectRequest,
   target: ObjectTarget,
   policy: ServePolicy,
   controller: AbortController,
-): Promise<void> {
+): Promise<ObjectAnswer> {
   const { source, key, presentation } = target;
   // Twice at most: the object may change between reading its validators and opening it.
   for (let attempt = 0; ; attempt++) {
     const info = await statObject(source, key, policy.open, controller.signal);
-    const decision = decide(validators, info);
-    if (head || decision.status === 304 || decision.status === 412 || decision.status === 416) {
-      reply.code(decision.status).headers(responseHeaders(decision, info, presentation));
-      const detail = decision.status === 412 || decision.status === 416;
-      return reply.send(detail ? { detail: NO_BODY_DETAIL[decision.status] } : undefined);
+    const decision = decide(request.headers, info);
+    if (decision.status === 412 || decision.status === 416) {
+      const headers = responseHeaders(decision, info, presentation);
+      return { status: decision.status, headers, body: DETAIL_OF[decision.status] };
+    }
+    if (request.method === 'HEAD' || decision.status === 304) {
+      const headers = responseHeaders(decision, info, presentation);
+      return { status: decision.status, headers, body: undefined };
     }
     const range = decision.status === 206 ? decision.range : undefined;
     try {
+      const ifMatch = strongEtag(info);
       const opened = await openObject(
         source,
         key,
-        { range, ifMatch: strongEtag(info) },
+        { range, ifMatch },
         policy.open,
         controller.signal,
       );
-      return send(reply, decision, opened, target, policy, controller);
+      return streamingAnswer(decision, opened, target, policy, controller);
     } catch (error) {
       const changed = error instanceof SourceError && error.failure === 'precondition-failed';
       if (!changed || attempt > 0) throw error;
@@ -106,55 +114,29 @@ async function serveDecided(
   }
 }
 
-function strongEtag(info: ObjectInfo): string | undefined {
-  return info.etag !== undefined && !isWeak(info.etag) ? info.etag : undefined;
-}
-
-function send(
-  reply: FastifyReply,
+function streamingAnswer(
   decision: Decision & { status: 200 | 206 },
   opened: ObjectStream,
   target: ObjectTarget,
   policy: ServePolicy,
   controller: AbortController,
-): void {
-  if (controller.signal.aborted) {
-    discard(opened.body);
-    return;
-  }
+): ObjectAnswer {
   const { info } = opened;
   const range = decision.status === 206 ? decision.range : undefined;
   const body = new SourceBody(opened.body, {
     length: range ? range.end - range.start + 1 : info.size,
-    reopen: resumer(target, info, range, policy.open),
+    resumer: Resumer.for(info, range, reopener(target, policy.open), policy.resume),
     policy: policy.body,
     controller,
   });
-  reply.code(decision.status).headers(responseHeaders(decision, info, target.presentation));
-  reply.send(body);
-}
-
-/**
- * Resuming is safe only when the source can prove it serves the same bytes: byte ranges and a
- * strong ETag to send as If-Match.
- */
-function resumer(
-  target: ObjectTarget,
-  info: ObjectInfo,
-  range: ByteRange | undefined,
-  policy: OpenPolicy,
-): Reopen | undefined {
-  const etag = strongEtag(info);
-  if (etag === undefined || info.size === undefined || !info.acceptRanges) return undefined;
-  const first = range?.start ?? 0;
-  const last = range?.end ?? info.size - 1;
-  return async (offset, signal) => {
-    const next = { range: { start: first + offset, end: last }, ifMatch: etag };
-    return (await openObject(target.source, target.key, next, policy, signal)).body;
+  return {
+    status: decision.status,
+    headers: responseHeaders(decision, info, target.presentation),
+    body,
   };
 }
 
-function toGatewayError(error: unknown, codes: SourceErrorCodes): unknown {
-  if (error instanceof SourceError) return new GatewayError(codes[error.failure], { cause: error });
-  return error;
+function reopener(target: ObjectTarget, policy: OpenPolicy) {
+  return async (range: ByteRange, ifMatch: string, signal: AbortSignal): Promise<Readable> =>
+    (await openObject(target.source, target.key, { range, ifMatch }, policy, signal)).body;
 }

@@ -52,14 +52,17 @@ describe('decide (RFC 9110 §13.2.2 order)', () => {
     expect(decide({ range: 'bytes=-10' }, info)).toEqual({
       status: 206,
       range: { start: 990, end: 999 },
+      size: 1000,
     });
     expect(decide({ range: 'bytes=995-' }, info)).toEqual({
       status: 206,
       range: { start: 995, end: 999 },
+      size: 1000,
     });
     expect(decide({ range: 'bytes=990-5000' }, info)).toEqual({
       status: 206,
       range: { start: 990, end: 999 },
+      size: 1000,
     });
   });
 

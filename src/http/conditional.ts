@@ -15,7 +15,7 @@ export interface RequestValidators {
 
 export type Decision =
   | { status: 200 }
-  | { status: 206; range: ByteRange }
+  | { status: 206; range: ByteRange; size: number }
   | { status: 304 }
   | { status: 412 }
   | { status: 416 };
@@ -91,7 +91,7 @@ export function decide(headers: RequestValidators, info: ObjectInfo): Decision {
   if (range === undefined || !info.acceptRanges || info.size === undefined) return { status: 200 };
   if (!rangeStillValid(headers['if-range'], info)) return { status: 200 };
   const outcome = resolveRange(range, info.size);
-  if (outcome.kind === 'partial') return { status: 206, range: outcome.range };
+  if (outcome.kind === 'partial') return { status: 206, range: outcome.range, size: info.size };
   if (outcome.kind === 'unsatisfiable') return { status: 416 };
   return { status: 200 };
 }

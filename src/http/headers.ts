@@ -36,7 +36,7 @@ export function responseHeaders(
     headers['content-disposition'] = presentation.contentDisposition;
   }
   if (decision.status === 206) {
-    headers['content-range'] = contentRange(decision.range, info.size as number);
+    headers['content-range'] = contentRange(decision.range, decision.size);
     headers['content-length'] = String(decision.range.end - decision.range.start + 1);
   } else if (info.size !== undefined) {
     headers['content-length'] = String(info.size);

@@ -14,7 +14,8 @@ export function resolveRange(header: string, size: number): RangeOutcome {
   const parsed = parseRange(size, wholeForLongSuffixes(header, size), { combine: true });
   if (parsed === -1) return { kind: 'unsatisfiable' };
   if (parsed === -2 || parsed.type !== 'bytes' || parsed.length !== 1) return { kind: 'whole' };
-  const [range] = parsed as unknown as [ByteRange];
+  const range = parsed[0];
+  if (range === undefined) return { kind: 'whole' };
   return { kind: 'partial', range: { start: range.start, end: range.end } };
 }
 

@@ -1,23 +1,30 @@
+import { readFileSync } from 'node:fs';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { FastifyInstance } from 'fastify';
+import fp from 'fastify-plugin';
+
+const packageJson: { version: string; description: string } = JSON.parse(
+  readFileSync(new URL('../../package.json', import.meta.url), 'utf8'),
+);
 
 /**
- * OpenAPI 3 description of every route at /openapi.json, browsable at /docs. Registered on the
- * root instance before any route, so that swagger's onRoute hook sees them all.
+ * OpenAPI 3 description of every route at /openapi.json, browsable at /docs. Registered before
+ * any route, so that swagger's onRoute hook sees them all.
  */
-export function registerDocs(app: FastifyInstance): void {
-  app.register(swagger, {
-    openapi: {
-      info: {
-        title: 'streamgate',
-        description: 'Streams objects from S3-compatible storage and HTTP upstreams.',
-        version: '0.1.0',
+export const docsPlugin = fp(
+  async (app: FastifyInstance) => {
+    await app.register(swagger, {
+      openapi: {
+        info: {
+          title: 'streamgate',
+          description: packageJson.description,
+          version: packageJson.version,
+        },
       },
-    },
-  });
-  app.register(swaggerUi, { routePrefix: '/docs' });
-  app.register(async (instance) => {
-    instance.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
-  });
-}
+    });
+    await app.register(swaggerUi, { routePrefix: '/docs' });
+    app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+  },
+  { name: 'streamgate-docs' },
+);

@@ -1,19 +1,21 @@
-import type { FastifyInstance } from 'fastify';
+import type { onRequestHookHandler } from 'fastify';
 import { GatewayError } from '../errors.js';
 
 /**
- * Caps the streams in flight: beyond `max`, a request is answered 503 with `retry-after` before
- * any source is asked. A slot is freed when the response closes, however it ends.
+ * A hook that caps the streams in flight in this process: beyond `max`, a request is answered
+ * 503 with `retry-after` before any source is asked. A slot is freed when the response closes,
+ * however it ends.
  */
-export function limitConcurrentStreams(app: FastifyInstance, max: number): void {
+export function streamLimit(max: number): onRequestHookHandler {
   let active = 0;
-  app.addHook('onRequest', async (_request, reply) => {
+  const release = () => {
+    active--;
+  };
+  return async (_request, reply) => {
     if (active >= max) {
       throw new GatewayError('TOO_MANY_STREAMS', { headers: { 'retry-after': '1' } });
     }
     active++;
-    reply.raw.once('close', () => {
-      active--;
-    });
-  });
+    reply.raw.once('close', release);
+  };
 }

@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
-import type { Sources } from '../sources/index.js';
+import fp from 'fastify-plugin';
+import { catalogue } from '../errors.js';
 import type { Source } from '../sources/source.js';
 
 type CheckResult = 'ok' | 'unavailable';
@@ -13,17 +14,23 @@ async function check(source: Source, timeoutMs: number): Promise<CheckResult> {
   }
 }
 
-/** Liveness (the process answers) and readiness (storage and upstream reachable). */
-export function healthRoutes(app: FastifyInstance, sources: Sources, timeoutMs: number): void {
-  app.get('/healthz', { schema: { summary: 'Liveness probe' } }, async () => ({ status: 'ok' }));
-
-  app.get('/readyz', { schema: { summary: 'Readiness probe' } }, async (_request, reply) => {
-    const [storage, upstream] = await Promise.all([
-      check(sources.images, timeoutMs),
-      check(sources.upstream, timeoutMs),
-    ]);
-    const checks = { storage, upstream };
-    if (storage === 'ok' && upstream === 'ok') return { status: 'ready', checks };
-    return reply.code(503).send({ detail: 'Not ready', checks });
-  });
+export interface HealthOptions {
+  sources: ReadonlyMap<string, Source>;
+  /** How long each source has to answer its probe. */
+  timeoutMs: number;
 }
+
+/** Liveness (the process answers) and readiness (every source reachable, by name). */
+export const healthRoutesPlugin = fp(
+  async (app: FastifyInstance, { sources, timeoutMs }: HealthOptions) => {
+    app.get('/healthz', { schema: { summary: 'Liveness probe' } }, async () => ({ status: 'ok' }));
+    app.get('/readyz', { schema: { summary: 'Readiness probe' } }, async (_request, reply) => {
+      const names = [...sources.keys()];
+      const results = await Promise.all([...sources.values()].map((s) => check(s, timeoutMs)));
+      const checks = Object.fromEntries(names.map((name, i) => [name, results[i]]));
+      if (results.every((result) => result === 'ok')) return { status: 'ready', checks };
+      return reply.code(503).send({ detail: catalogue.NOT_READY.detail, checks });
+    });
+  },
+  { name: 'streamgate-health', dependencies: ['streamgate-docs'] },
+);

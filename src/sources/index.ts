@@ -12,14 +12,12 @@ export interface SourceClients {
   upstreamDispatcher?: Dispatcher;
 }
 
-export interface Sources {
-  images: Source;
-  upstream: Source;
-}
+/** The sources of the service by name, as the route table refers to them. */
+export type Sources = ReadonlyMap<string, Source>;
 
 export function createSources(settings: Settings, clients: SourceClients = {}): Sources {
   const connectMs = settings.timeouts.connectMs;
-  const images =
+  const storage =
     settings.storageBackend === 's3'
       ? new S3Source(
           clients.s3Client ?? createS3Client(settings.s3, connectMs),
@@ -27,5 +25,9 @@ export function createSources(settings: Settings, clients: SourceClients = {}): 
         )
       : new LocalSource(settings.dataDir, settings.imageBucket);
   const dispatcher = clients.upstreamDispatcher ?? createUpstreamDispatcher(connectMs);
-  return { images, upstream: new UpstreamSource(settings.upstreamBaseUrl, dispatcher) };
+  const upstream = new UpstreamSource(settings.upstreamBaseUrl, dispatcher);
+  return new Map<string, Source>([
+    ['storage', storage],
+    ['upstream', upstream],
+  ]);
 }

@@ -2,6 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { SourceError } from '../errors.js';
 import type { ByteRange, ObjectInfo, ObjectStream, Source } from '../sources/source.js';
 import { discard } from './discard.js';
+import { backoff } from './resume.js';
 
 export interface OpenPolicy {
   /** Extra attempts after a retryable failure. */
@@ -9,11 +10,6 @@ export interface OpenPolicy {
   backoffMs: number;
   /** Longest wait for the source's answer (its headers). */
   firstByteMs: number;
-}
-
-/** Exponential backoff, capped so a retry never waits longer than 2 s. */
-export function backoff(policy: { backoffMs: number }, attempt: number): number {
-  return Math.min(policy.backoffMs * 2 ** attempt, 2_000);
 }
 
 /** Runs `call` with a signal that aborts when `parent` does or when `ms` pass first. */
@@ -48,7 +44,7 @@ async function withRetry<T>(
     } catch (error) {
       const retry = error instanceof SourceError && error.retryable && attempt < policy.attempts;
       if (!retry || signal.aborted) throw error;
-      await sleep(backoff(policy, attempt), undefined, { signal });
+      await sleep(backoff(policy.backoffMs, attempt), undefined, { signal });
     }
   }
 }

@@ -1,90 +1,90 @@
 import { finished, Readable } from 'node:stream';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { SourceError } from '../errors.js';
 import { discard } from './discard.js';
-import { backoff } from './open.js';
+import type { Resumer } from './resume.js';
 
 export interface BodyPolicy {
   /** Longest silence of the source while the client is waiting for data. */
   idleMs: number;
   /** Cap on the whole download; 0 disables it. */
   totalMs: number;
-  resumeAttempts: number;
-  backoffMs: number;
 }
-
-/** Opens the source again from `offset` bytes into this body, for the same object. */
-export type Reopen = (offset: number, signal: AbortSignal) => Promise<Readable>;
 
 /**
  * The body sent to the client: the sole owner of the source stream behind it. It relays chunks
- * with backpressure, enforces the idle and total timeouts, resumes a source that breaks
- * mid-body at the next byte, and errors (so the client connection is aborted, never ended
- * cleanly) when it cannot deliver every byte. Destroying it destroys the source and aborts any
- * request in flight.
+ * with backpressure, enforces the idle and total timeouts, hands a source that breaks mid-body
+ * to its Resumer, and errors (so the client connection is aborted, never ended cleanly) when it
+ * cannot deliver every byte. Destroying it destroys the source and aborts any request in flight.
  */
 export class SourceBody extends Readable {
   readonly #length: number | undefined;
-  readonly #reopen: Reopen | undefined;
-  readonly #policy: BodyPolicy;
+  readonly #resumer: Resumer | undefined;
   readonly #controller: AbortController;
+  readonly #idle: NodeJS.Timeout;
+  readonly #total: NodeJS.Timeout | undefined;
   #source: Readable | undefined;
   #detach: (() => void) | undefined;
+  /** The client is not reading: time it spends so does not count as the source being idle. */
+  #paused = false;
   #delivered = 0;
-  #resumes = 0;
   #complete = false;
-  #idle: NodeJS.Timeout | undefined;
-  readonly #total: NodeJS.Timeout | undefined;
 
   constructor(
     first: Readable,
     options: {
       length: number | undefined;
-      reopen: Reopen | undefined;
+      resumer: Resumer | undefined;
       policy: BodyPolicy;
       controller: AbortController;
     },
   ) {
     super({ highWaterMark: 64 * 1024 });
     this.#length = options.length;
-    this.#reopen = options.reopen;
-    this.#policy = options.policy;
+    this.#resumer = options.resumer;
     this.#controller = options.controller;
-    if (this.#policy.totalMs > 0) {
+    // One timer for the whole body, refreshed on every chunk; a pause or a resume in progress
+    // re-arms it instead of tearing it down (as undici's body timeout does).
+    this.#idle = setTimeout(() => this.#onIdle(), options.policy.idleMs);
+    if (options.policy.totalMs > 0) {
       this.#total = setTimeout(
         () => this.destroy(new SourceError('timeout', 'download exceeded its time limit')),
-        this.#policy.totalMs,
+        options.policy.totalMs,
       );
     }
     this.#attach(first);
   }
 
   override _read(): void {
-    if (!this.#source) return;
-    this.#source.resume();
-    this.#armIdle();
+    if (!this.#paused) return;
+    this.#paused = false;
+    this.#idle.refresh();
+    this.#source?.resume();
   }
 
   override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
-    clearTimeout(this.#idle);
-    clearTimeout(this.#total);
+    this.#stopTimers();
     this.#release();
     if (!this.#complete) this.#controller.abort();
     callback(error);
+  }
+
+  #onIdle(): void {
+    if (this.#paused || this.#source === undefined) this.#idle.refresh();
+    else this.#break(new SourceError('timeout', 'source went idle'));
   }
 
   #attach(source: Readable): void {
     this.#source = source;
     const onData = (chunk: Buffer) => {
       this.#delivered += chunk.length;
-      this.#idle?.refresh();
+      this.#idle.refresh();
       if (!this.push(chunk)) {
+        this.#paused = true;
         source.pause();
-        clearTimeout(this.#idle);
-        this.#idle = undefined;
       }
     };
     source.on('data', onData);
+    if (this.#paused) source.pause();
     const stopWatching = finished(source, (error) => {
       if (this.#source !== source) return;
       if (error) this.#break(error);
@@ -96,17 +96,12 @@ export class SourceBody extends Readable {
       source.off('data', onData);
       stopWatching();
     };
-    this.#armIdle();
+    this.#idle.refresh();
   }
 
-  #armIdle(): void {
-    if (this.#idle) this.#idle.refresh();
-    else {
-      this.#idle = setTimeout(
-        () => this.#break(new SourceError('timeout', 'source went idle')),
-        this.#policy.idleMs,
-      );
-    }
+  #stopTimers(): void {
+    clearTimeout(this.#idle);
+    clearTimeout(this.#total);
   }
 
   #release(): void {
@@ -118,50 +113,30 @@ export class SourceBody extends Readable {
 
   #finish(): void {
     this.#complete = true;
-    clearTimeout(this.#idle);
-    clearTimeout(this.#total);
+    this.#stopTimers();
     this.#release();
     this.push(null);
   }
 
   #break(cause: Error): void {
-    clearTimeout(this.#idle);
-    this.#idle = undefined;
     this.#release();
     if (this.destroyed) return;
-    if (!this.#canResume()) {
+    const resumer = this.#resumer;
+    if (resumer === undefined || !resumer.canResume(this.#delivered)) {
       this.destroy(new SourceError('truncated', 'source failed mid-body', { cause }));
       return;
     }
-    this.#resume(cause).catch((error: unknown) => this.destroy(error as Error));
-  }
-
-  #canResume(): boolean {
-    return (
-      this.#reopen !== undefined &&
-      this.#length !== undefined &&
-      this.#delivered < this.#length &&
-      this.#resumes < this.#policy.resumeAttempts
+    resumer.resume(this.#delivered, this.#controller.signal).then(
+      (rest) => {
+        // The client may have gone while the rest was being opened: nobody will read it.
+        if (this.destroyed) discard(rest);
+        else this.#attach(rest);
+      },
+      (error: unknown) => this.destroy(asError(error)),
     );
   }
+}
 
-  async #resume(cause: Error): Promise<void> {
-    const reopen = this.#reopen as Reopen;
-    const signal = this.#controller.signal;
-    for (;;) {
-      await sleep(backoff(this.#policy, this.#resumes), undefined, { signal });
-      this.#resumes++;
-      try {
-        const next = await reopen(this.#delivered, signal);
-        if (this.destroyed) next.destroy();
-        else this.#attach(next);
-        return;
-      } catch (error) {
-        const changed = error instanceof SourceError && error.failure === 'precondition-failed';
-        if (changed || signal.aborted || !this.#canResume()) {
-          throw new SourceError('truncated', 'source cannot be resumed', { cause: error ?? cause });
-        }
-      }
-    }
-  }
+function asError(error: unknown): Error {
+  return error instanceof Error ? error : new SourceError('truncated', String(error));
 }

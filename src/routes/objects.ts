@@ -1,0 +1,130 @@
+import type { FastifyInstance, FastifyReply, onRequestHookHandler } from 'fastify';
+import fp from 'fastify-plugin';
+import { GatewayError, ValidationError } from '../errors.js';
+import { attachment, type Presentation } from '../http/headers.js';
+import { type ObjectAnswer, type ServePolicy, serveObject } from '../serve-object.js';
+import type { Source } from '../sources/source.js';
+import type { ObjectRouteSpec, ParamSpec } from './table.js';
+import { compileTemplate } from './template.js';
+
+export interface ObjectRoutesOptions {
+  routes: readonly ObjectRouteSpec[];
+  sources: ReadonlyMap<string, Source>;
+  policy: ServePolicy;
+  /** `cache-control` for objects that carry none of their own. */
+  cacheControl: string;
+  /** Runs before each download is admitted (the concurrency cap). */
+  admit: onRequestHookHandler;
+}
+
+interface ObjectRequest {
+  Params: Record<string, string>;
+  Querystring: { download?: string };
+}
+
+const decimal = { type: 'string', pattern: '^[0-9]{1,16}$' } as const;
+
+const querystring = {
+  type: 'object',
+  properties: { download: { type: 'string', enum: ['0', '1', 'true', 'false'] } },
+} as const;
+
+const SERVED_METHODS = ['GET', 'HEAD'];
+const OTHER_METHODS = ['POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS'];
+
+/** Parameters as numbers; one above its maximum is a FastAPI-shaped 422. */
+function parseParams(specs: readonly ParamSpec[], raw: Record<string, string>) {
+  const values: Record<string, number> = {};
+  for (const { name, max } of specs) {
+    const value = Number(raw[name]);
+    if (max !== undefined && value > max) {
+      throw new ValidationError([
+        {
+          loc: ['path', name],
+          msg: `Input should be less than or equal to ${max}`,
+          type: 'less_than_equal',
+        },
+      ]);
+    }
+    values[name] = value;
+  }
+  return values;
+}
+
+function wantsDownload(query: { download?: string }): boolean {
+  return query.download === '1' || query.download === 'true';
+}
+
+/** Sends a decided answer; a body decided for a client that has already gone is destroyed. */
+function send(reply: FastifyReply, answer: ObjectAnswer, signal: AbortSignal): FastifyReply {
+  if (signal.aborted) {
+    if (answer.body && 'destroy' in answer.body) answer.body.destroy();
+    return reply;
+  }
+  return reply.code(answer.status).headers(answer.headers).send(answer.body);
+}
+
+function registerRoute(app: FastifyInstance, spec: ObjectRouteSpec, options: ObjectRoutesOptions) {
+  const source = options.sources.get(spec.source);
+  if (source === undefined) throw new Error(`route ${spec.url}: no source named ${spec.source}`);
+  const names = spec.params.map((param) => param.name);
+  const key = compileTemplate(spec.key, names);
+  const filename = compileTemplate(spec.filename, names);
+  const presentation = (download: string | undefined): Presentation => ({
+    contentType: spec.contentType,
+    defaultContentType: spec.defaultContentType,
+    cacheControl: options.cacheControl,
+    contentDisposition: download === undefined ? undefined : attachment(download),
+  });
+  const plain = presentation(undefined);
+
+  app.route<ObjectRequest>({
+    method: SERVED_METHODS,
+    url: spec.url,
+    schema: {
+      operationId: spec.operationId,
+      summary: spec.summary,
+      params: {
+        type: 'object',
+        properties: Object.fromEntries(names.map((name) => [name, decimal])),
+        required: names,
+      },
+      querystring,
+    },
+    onRequest: options.admit,
+    handler: async (request, reply) => {
+      const values = parseParams(spec.params, request.params);
+      const controller = new AbortController();
+      reply.raw.once('close', () => {
+        if (!reply.raw.writableFinished) controller.abort();
+      });
+      const target = {
+        source,
+        key: key(values),
+        presentation: wantsDownload(request.query) ? presentation(filename(values)) : plain,
+        errors: spec.errors,
+      };
+      const answer = await serveObject(request, target, options.policy, controller);
+      return send(reply, answer, controller.signal);
+    },
+  });
+
+  // Fastify alone answers 404 for a known path with another method.
+  const allow = SERVED_METHODS.join(', ');
+  app.route({
+    method: OTHER_METHODS,
+    url: spec.url,
+    schema: { hide: true },
+    handler: async () => {
+      throw new GatewayError('METHOD_NOT_ALLOWED', { headers: { allow } });
+    },
+  });
+}
+
+/** The routes that stream objects, one per entry of the route table. */
+export const objectRoutesPlugin = fp(
+  async (app: FastifyInstance, options: ObjectRoutesOptions) => {
+    for (const spec of options.routes) registerRoute(app, spec, options);
+  },
+  { name: 'streamgate-object-routes', dependencies: ['streamgate-errors', 'streamgate-docs'] },
+);
