@@ -1,6 +1,6 @@
 import { defineConfig } from 'vitest/config';
 
-/** End-to-end suites that need machine packages (Ceph RGW, Chromium): `npm run test:e2e`. */
+/** End-to-end suites that need machine packages: `npm run test:ceph` and `npm run test:browser`. */
 export default defineConfig({
   test: {
     include: ['test/e2e/**/*.test.ts'],

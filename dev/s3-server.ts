@@ -35,7 +35,7 @@ export async function startLocalS3(buckets: string[], port = 0): Promise<LocalS3
     region: 'us-east-1',
     forcePathStyle: true,
     credentials: { accessKeyId: S3_ACCESS_KEY_ID, secretAccessKey: S3_SECRET_ACCESS_KEY },
-    // s3rver stores aws-chunked bodies corrupted (see the field notes).
+    // s3rver stores aws-chunked bodies corrupted.
     requestChecksumCalculation: 'WHEN_REQUIRED',
     responseChecksumValidation: 'WHEN_REQUIRED',
   });

@@ -11,7 +11,7 @@ const failures: SourceFailure[] = [
 ];
 
 describe('error catalogue', () => {
-  it('words every source failure of the image route as spec §2 says', () => {
+  it('words every source failure of the image route as the original service did', () => {
     const statuses = failures.map(
       (failure) => new GatewayError(imageErrorCodes[failure]).statusCode,
     );

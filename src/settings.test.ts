@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { loadSettings, SettingsError } from './settings.js';
 
 describe('loadSettings', () => {
-  it('has the defaults of spec §5', () => {
+  it('has the documented defaults', () => {
     const settings = loadSettings({});
     expect(settings).toMatchObject({
       host: '127.0.0.1',
@@ -15,6 +15,8 @@ describe('loadSettings', () => {
       s3: { tlsVerify: true, forcePathStyle: false, endpoint: undefined },
     });
     expect(Object.isFrozen(settings)).toBe(true);
+    expect(Object.isFrozen(settings.s3)).toBe(true);
+    expect(Object.isFrozen(settings.timeouts)).toBe(true);
   });
 
   it('turns path-style addressing on when an endpoint is set', () => {

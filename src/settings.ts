@@ -1,55 +1,55 @@
-/** Settings read once from the environment (spec §5) into a frozen, typed object. */
+/** Settings read once from the environment into a deeply frozen, typed object. */
 
 export type StorageBackend = 'fs' | 's3';
 
 export interface TimeoutSettings {
   /** TCP/TLS connect to a source. */
-  connectMs: number;
+  readonly connectMs: number;
   /** From sending a source request to its response headers. */
-  firstByteMs: number;
+  readonly firstByteMs: number;
   /** Longest silence of a source body while the client is reading. */
-  idleMs: number;
+  readonly idleMs: number;
   /** Cap on a whole download; 0 disables it. */
-  totalMs: number;
+  readonly totalMs: number;
 }
 
 export interface RetrySettings {
   /** Extra attempts for an idempotent source error before the first byte. */
-  attempts: number;
+  readonly attempts: number;
   /** Attempts to resume a body that broke after the first byte. */
-  resumeAttempts: number;
+  readonly resumeAttempts: number;
   /** First backoff; doubles on each attempt, capped at 2 s. */
-  backoffMs: number;
+  readonly backoffMs: number;
 }
 
 export interface S3Settings {
-  endpoint: string | undefined;
-  accessKeyId: string | undefined;
-  secretAccessKey: string | undefined;
-  region: string;
-  tlsVerify: boolean;
-  forcePathStyle: boolean;
-  maxSockets: number;
+  readonly endpoint: string | undefined;
+  readonly accessKeyId: string | undefined;
+  readonly secretAccessKey: string | undefined;
+  readonly region: string;
+  readonly tlsVerify: boolean;
+  readonly forcePathStyle: boolean;
+  readonly maxSockets: number;
 }
 
 export interface Settings {
-  host: string;
-  port: number;
-  logLevel: string;
-  storageBackend: StorageBackend;
-  dataDir: string;
-  s3: S3Settings;
-  imageBucket: string;
-  imageKeyTemplate: string;
-  upstreamBaseUrl: string;
-  upstreamPathTemplate: string;
-  maxStreamBytes: number;
-  cacheControl: string;
-  timeouts: TimeoutSettings;
-  retry: RetrySettings;
-  maxConcurrentStreams: number;
-  maxUrlLength: number;
-  shutdownGraceMs: number;
+  readonly host: string;
+  readonly port: number;
+  readonly logLevel: string;
+  readonly storageBackend: StorageBackend;
+  readonly dataDir: string;
+  readonly s3: S3Settings;
+  readonly imageBucket: string;
+  readonly imageKeyTemplate: string;
+  readonly upstreamBaseUrl: string;
+  readonly upstreamPathTemplate: string;
+  readonly maxStreamBytes: number;
+  readonly cacheControl: string;
+  readonly timeouts: TimeoutSettings;
+  readonly retry: RetrySettings;
+  readonly maxConcurrentStreams: number;
+  readonly maxUrlLength: number;
+  readonly shutdownGraceMs: number;
 }
 
 /** A setting with a bad value; its message is the one line printed at start-up. */
@@ -94,9 +94,16 @@ function boolean(env: Env, name: string, fallback: boolean): boolean {
   throw new SettingsError(name, `expected true or false, got "${raw}"`);
 }
 
-function httpUrl(env: Env, name: string, fallback: string | undefined): string | undefined {
-  const raw = optional(env, name) ?? fallback;
-  if (raw === undefined) return undefined;
+function optionalHttpUrl(env: Env, name: string): string | undefined {
+  const raw = optional(env, name);
+  return raw === undefined ? undefined : checkedHttpUrl(name, raw);
+}
+
+function httpUrl(env: Env, name: string, fallback: string): string {
+  return checkedHttpUrl(name, optional(env, name) ?? fallback);
+}
+
+function checkedHttpUrl(name: string, raw: string): string {
   let url: URL;
   try {
     url = new URL(raw);
@@ -127,8 +134,8 @@ const GIB = 1024 ** 3;
 const DAY_MS = 86_400_000;
 
 /** Parses the environment; throws a SettingsError naming the first bad variable. */
-export function loadSettings(env: Env = process.env): Readonly<Settings> {
-  const endpoint = httpUrl(env, 'AWS_ENDPOINT_URL', undefined);
+export function loadSettings(env: Env = process.env): Settings {
+  const endpoint = optionalHttpUrl(env, 'AWS_ENDPOINT_URL');
   const settings: Settings = {
     host: text(env, 'HOST', '127.0.0.1'),
     port: integer(env, 'PORT', 8000, 0, 65535),
@@ -146,7 +153,7 @@ export function loadSettings(env: Env = process.env): Readonly<Settings> {
     },
     imageBucket: text(env, 'S3_IMAGE_BUCKET', 'images'),
     imageKeyTemplate: template(env, 'IMAGE_KEY_TEMPLATE', 'test/{task_id}/image.jpg', '{task_id}'),
-    upstreamBaseUrl: httpUrl(env, 'UPSTREAM_BASE_URL', 'http://httpbin.org') as string,
+    upstreamBaseUrl: httpUrl(env, 'UPSTREAM_BASE_URL', 'http://httpbin.org'),
     upstreamPathTemplate: template(env, 'UPSTREAM_PATH_TEMPLATE', '/stream-bytes/{size}', '{size}'),
     maxStreamBytes: integer(env, 'MAX_STREAM_BYTES', GIB, 0, Number.MAX_SAFE_INTEGER),
     cacheControl: text(env, 'CACHE_CONTROL', 'no-cache'),
@@ -165,5 +172,12 @@ export function loadSettings(env: Env = process.env): Readonly<Settings> {
     maxUrlLength: integer(env, 'MAX_URL_LENGTH', 2_048, 64, 65_536),
     shutdownGraceMs: integer(env, 'SHUTDOWN_GRACE_MS', 30_000, 0, DAY_MS),
   };
-  return Object.freeze(settings);
+  return deepFreeze(settings);
+}
+
+function deepFreeze<T extends object>(value: T): T {
+  for (const child of Object.values(value)) {
+    if (typeof child === 'object' && child !== null) deepFreeze(child);
+  }
+  return Object.freeze(value);
 }

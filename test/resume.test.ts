@@ -120,7 +120,7 @@ describe('a source that breaks mid-body is resumed at the next byte', () => {
 
 describe('a body that cannot be resumed aborts the client connection', () => {
   it('the object was replaced between the break and the resume', async () => {
-    // s3rver ignores If-Match (field notes), so this proves the gateway checks the ETag of the
+    // s3rver ignores If-Match, so this proves the gateway checks the ETag of the
     // answer itself rather than trusting the storage to refuse.
     const { url } = await gateway({ IDLE_TIMEOUT_MS: '30000' });
     stack.s3Proxy.rule = sequence([{ type: 'stall', afterBytes: 2 * MIB }]);

@@ -74,7 +74,7 @@ describe('streaming from real servers on loopback', () => {
     await rm(dataDir, { recursive: true, force: true });
   });
 
-  it('delivers a 10 MiB object from S3 byte-identical with the headers of spec §2', async () => {
+  it('delivers a 10 MiB object from S3 byte-identical with the documented headers', async () => {
     const response = await fetch(`${overS3.url}/tasks/1/image`);
     const body = Buffer.from(await response.arrayBuffer());
     expect(response.status).toBe(200);

@@ -80,7 +80,7 @@ export async function startS3Backend(target: S3Endpoint): Promise<Backend> {
     region: target.region,
     forcePathStyle: true,
     credentials: { accessKeyId: target.accessKeyId, secretAccessKey: target.secretAccessKey },
-    // aws-chunked uploads are mishandled by emulators and older S3 engines (field notes).
+    // aws-chunked uploads are mishandled by emulators and older S3 engines.
     requestChecksumCalculation: 'WHEN_REQUIRED',
     responseChecksumValidation: 'WHEN_REQUIRED',
   });

@@ -42,7 +42,7 @@ describe('image route with a mocked S3 client', () => {
   });
   afterEach(() => app.close());
 
-  it('streams the object with the headers of spec §2', async () => {
+  it('streams the object with the documented headers', async () => {
     s3.on(GetObjectCommand, { Bucket: 'images', Key: 'test/42/image.jpg' }).callsFake(() => ({
       Body: sdkStreamMixin(Readable.from(chunks)),
       ContentLength: object.length,
