@@ -1,15 +1,14 @@
 import { createHash } from 'node:crypto';
-import { mkdir, mkdtemp, open, rm, truncate, writeFile } from 'node:fs/promises';
+import { open } from 'node:fs/promises';
 import { get, type IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { patternSha256 } from '../dev/pattern.js';
 import { type LocalUpstream, startLocalUpstream } from '../dev/upstream-server.js';
 import { type RunningGateway, startGateway } from './helpers/gateway.js';
+import { type TempStore, tempStore } from './helpers/store.js';
 
 const GIB = 1024 ** 3;
 const MIB = 1024 * 1024;
@@ -33,7 +32,7 @@ function memoryInUse(): number {
   return heapUsed + arrayBuffers;
 }
 
-let dataDir: string;
+let store: TempStore;
 let upstream: LocalUpstream;
 let gateway: RunningGateway;
 const upstreamSockets = new Set<Socket>();
@@ -46,16 +45,12 @@ function upstreamBytesWritten(): number {
 }
 
 beforeAll(async () => {
-  dataDir = await mkdtemp(path.join(tmpdir(), 'streamgate-backpressure-'));
-  const file = path.join(dataDir, 'images', 'test', '1', 'image.jpg');
-  await mkdir(path.dirname(file), { recursive: true });
-  await writeFile(file, '');
-  await truncate(file, GIB); // sparse: 1 GiB of zeros that takes no disk
+  store = await tempStore('backpressure');
+  await store.putSparse('images', 'test/1/image.jpg', GIB);
   upstream = await startLocalUpstream();
   upstream.server.on('connection', (socket: Socket) => upstreamSockets.add(socket));
   gateway = await startGateway({
-    STORAGE_BACKEND: 'fs',
-    DATA_DIR: dataDir,
+    ...store.env,
     UPSTREAM_BASE_URL: upstream.baseUrl,
     UPSTREAM_PATH_TEMPLATE: '/range/{size}',
   });
@@ -64,7 +59,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await gateway?.close();
   await upstream?.stop();
-  await rm(dataDir, { recursive: true, force: true });
+  await store?.remove();
 });
 
 /**
@@ -128,7 +123,7 @@ describe('backpressure: a 64 KiB/s client of a 1 GiB object', () => {
 
   it('reads from the local store only what the client takes, plus a bounded window', async () => {
     // Observe, without changing, the file reads behind fs streams (FileHandle.read).
-    const probe = await open(path.join(dataDir, 'images', 'test', '1', 'image.jpg'));
+    const probe = await open(store.file('images', 'test/1/image.jpg'));
     const fileHandle = Object.getPrototypeOf(probe) as {
       read: (...args: unknown[]) => Promise<{ bytesRead: number }>;
     };

@@ -4,14 +4,9 @@ import v8 from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { patternBytes, patternSha256, patternStream } from '../dev/pattern.js';
-import {
-  type LocalS3,
-  S3_ACCESS_KEY_ID,
-  S3_SECRET_ACCESS_KEY,
-  startLocalS3,
-} from '../dev/s3-server.js';
+import { type LocalS3, startLocalS3 } from '../dev/s3-server.js';
 import { type LocalUpstream, startLocalUpstream } from '../dev/upstream-server.js';
-import { type RunningGateway, startGateway } from './helpers/gateway.js';
+import { type RunningGateway, s3Env, startGateway } from './helpers/gateway.js';
 import { download, waitFor } from './helpers/http-client.js';
 import { watchInFlight } from './helpers/in-flight.js';
 
@@ -45,10 +40,7 @@ describe('a client that disconnects mid-download', () => {
     [s3, upstream] = await Promise.all([startLocalS3(['images']), startLocalUpstream()]);
     await s3.put('images', 'test/1/image.jpg', patternStream(0, OBJECT), OBJECT);
     gateway = await startGateway({
-      STORAGE_BACKEND: 's3',
-      AWS_ENDPOINT_URL: s3.endpoint,
-      AWS_ACCESS_KEY_ID: 'S3RVER',
-      AWS_SECRET_ACCESS_KEY: 'S3RVER',
+      ...s3Env(s3),
       UPSTREAM_BASE_URL: upstream.baseUrl,
       UPSTREAM_PATH_TEMPLATE: '/range/{size}',
     });
@@ -179,10 +171,7 @@ describe(`${ABORTS} aborted downloads with a pool of ${POOL} storage sockets`, (
       if (request.method === 'GET') storage.gets++;
     });
     gateway = await startGateway({
-      STORAGE_BACKEND: 's3',
-      AWS_ENDPOINT_URL: s3.endpoint,
-      AWS_ACCESS_KEY_ID: S3_ACCESS_KEY_ID,
-      AWS_SECRET_ACCESS_KEY: S3_SECRET_ACCESS_KEY,
+      ...s3Env(s3),
       S3_IMAGE_BUCKET: 'images',
       S3_MAX_SOCKETS: String(POOL),
       // A slot that an aborted download never gave back would show as 503s below.

@@ -1,6 +1,6 @@
 import { execFile, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { createReadStream, createWriteStream } from 'node:fs';
+import { createReadStream } from 'node:fs';
 import { mkdir, mkdtemp, rm, stat } from 'node:fs/promises';
 import net, { type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -10,6 +10,7 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { patternSha256, patternStream } from '../dev/pattern.js';
 import { type RunningGateway, startGateway } from './helpers/gateway.js';
+import { type TempStore, tempStore } from './helpers/store.js';
 
 const run = promisify(execFile);
 
@@ -75,19 +76,17 @@ async function startCuttingRelay(target: string): Promise<{ url: string; server:
 }
 
 describe('download managers resume a cut download', () => {
-  let dataDir: string;
+  let store: TempStore;
   let workDir: string;
   let gateway: RunningGateway;
   let relay: { url: string; server: net.Server };
   const exchanges: Exchange[] = [];
 
   beforeAll(async () => {
-    dataDir = await mkdtemp(path.join(tmpdir(), 'streamgate-resume-data-'));
+    store = await tempStore('resume-data');
     workDir = await mkdtemp(path.join(tmpdir(), 'streamgate-resume-client-'));
-    const object = path.join(dataDir, 'images', 'test', String(TASK_ID), 'image.jpg');
-    await mkdir(path.dirname(object), { recursive: true });
-    await pipeline(patternStream(0, SIZE), createWriteStream(object));
-    gateway = await startGateway({ STORAGE_BACKEND: 'fs', DATA_DIR: dataDir });
+    await store.put('images', `test/${TASK_ID}/image.jpg`, patternStream(0, SIZE));
+    gateway = await startGateway(store.env);
     relay = await startCuttingRelay(gateway.url);
     gateway.app.server.on('request', (request, response) => {
       if (request.url !== OBJECT_PATH) return;
@@ -105,7 +104,8 @@ describe('download managers resume a cut download', () => {
   afterAll(async () => {
     await new Promise((resolve) => (relay ? relay.server.close(resolve) : resolve(undefined)));
     await gateway?.close();
-    for (const dir of [dataDir, workDir]) if (dir) await rm(dir, { recursive: true, force: true });
+    await store?.remove();
+    if (workDir) await rm(workDir, { recursive: true, force: true });
   });
 
   const objectUrl = () => `${gateway.url}${OBJECT_PATH}`;

@@ -1,11 +1,9 @@
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { patternBytes, sha256 } from '../dev/pattern.js';
 import { type LocalUpstream, startLocalUpstream } from '../dev/upstream-server.js';
 import { type RunningGateway, startGateway } from './helpers/gateway.js';
 import { type RawResponse, rawRequest } from './helpers/raw-http.js';
+import { type TempStore, tempStore } from './helpers/store.js';
 
 const SIZE = 4096;
 const SECRET = 'TOP-SECRET-do-not-serve';
@@ -198,20 +196,18 @@ const corpus: Case[] = [
   { name: 'garbage line', wire: '\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03\r\n\r\n' },
 ];
 
-let dataDir: string;
+let store: TempStore;
 let upstream: LocalUpstream;
 let gateway: RunningGateway;
 
 beforeAll(async () => {
-  dataDir = await mkdtemp(path.join(tmpdir(), 'streamgate-hostile-'));
-  await mkdir(path.join(dataDir, 'images', 'test', '1'), { recursive: true });
-  await writeFile(path.join(dataDir, 'images', 'test', '1', 'image.jpg'), patternBytes(0, SIZE));
-  await writeFile(path.join(dataDir, 'secret.txt'), SECRET);
-  await writeFile(path.join(dataDir, 'images', 'secret.txt'), SECRET);
+  store = await tempStore('hostile');
+  await store.put('images', 'test/1/image.jpg', patternBytes(0, SIZE));
+  await store.put('', 'secret.txt', SECRET);
+  await store.put('images', 'secret.txt', SECRET);
   upstream = await startLocalUpstream();
   gateway = await startGateway({
-    STORAGE_BACKEND: 'fs',
-    DATA_DIR: dataDir,
+    ...store.env,
     UPSTREAM_BASE_URL: upstream.baseUrl,
   });
 });
@@ -219,7 +215,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await gateway?.close();
   await upstream?.stop();
-  await rm(dataDir, { recursive: true, force: true });
+  await store?.remove();
 });
 
 function parseJson(text: string): unknown {
@@ -242,7 +238,7 @@ function expectedBody(answer: RawResponse): Buffer | undefined {
 function checkAnswer(test: Case, answer: RawResponse): void {
   const why = `${test.name}: ${answer.text.slice(0, 300)}`;
   const body = answer.body.toString('latin1');
-  for (const leak of [dataDir, SECRET, 'Error:', ' at ', '127.0.0.1']) {
+  for (const leak of [store.dir, SECRET, 'Error:', ' at ', '127.0.0.1']) {
     expect.soft(body, why).not.toContain(leak);
   }
   if (test.alsoAllowed?.includes(answer.status) && answer.status !== 416) {

@@ -1,31 +1,25 @@
 import { createHash } from 'node:crypto';
-import { mkdir, mkdtemp, rm, truncate, writeFile } from 'node:fs/promises';
 import { get, type IncomingMessage } from 'node:http';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import { finished } from 'node:stream/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type RunningGateway, startGateway } from './helpers/gateway.js';
 import { rawRequest } from './helpers/raw-http.js';
+import { type TempStore, tempStore } from './helpers/store.js';
 
 /** Large enough that a client that stops reading keeps its response open. */
 const SIZE = 64 * 1024 * 1024;
 const IMAGE = '/tasks/1/image';
 const MAX_URL_LENGTH = 256;
 
-let dataDir: string;
+let store: TempStore;
 let gateway: RunningGateway;
 
 beforeAll(async () => {
-  dataDir = await mkdtemp(path.join(tmpdir(), 'streamgate-limits-'));
-  const file = path.join(dataDir, 'images', 'test', '1', 'image.jpg');
-  await mkdir(path.dirname(file), { recursive: true });
-  await writeFile(file, '');
-  await truncate(file, SIZE); // sparse: reads as zeros, takes no disk
+  store = await tempStore('limits');
+  await store.putSparse('images', 'test/1/image.jpg', SIZE);
   gateway = await startGateway({
-    STORAGE_BACKEND: 'fs',
-    DATA_DIR: dataDir,
+    ...store.env,
     MAX_CONCURRENT_STREAMS: '2',
     MAX_URL_LENGTH: String(MAX_URL_LENGTH),
   });
@@ -33,7 +27,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await gateway?.close();
-  await rm(dataDir, { recursive: true, force: true });
+  await store?.remove();
 });
 
 const zerosSha256 = (() => {

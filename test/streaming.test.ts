@@ -1,13 +1,11 @@
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { request } from 'node:http';
 import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { patternBytes, patternSha256, patternStream, sha256 } from '../dev/pattern.js';
 import { type LocalS3, startLocalS3 } from '../dev/s3-server.js';
 import { type LocalUpstream, startLocalUpstream } from '../dev/upstream-server.js';
-import { type RunningGateway, startGateway } from './helpers/gateway.js';
+import { type RunningGateway, s3Env, startGateway } from './helpers/gateway.js';
+import { type TempStore, tempStore } from './helpers/store.js';
 
 const TEN_MIB = 10 * 1024 * 1024;
 
@@ -46,7 +44,7 @@ function fetchRaw(
 describe('streaming from real servers on loopback', () => {
   let s3: LocalS3;
   let upstream: LocalUpstream;
-  let dataDir: string;
+  let store: TempStore;
   let overS3: RunningGateway;
   let overFs: RunningGateway;
   let s3Etag: string;
@@ -54,24 +52,17 @@ describe('streaming from real servers on loopback', () => {
   beforeAll(async () => {
     [s3, upstream] = await Promise.all([startLocalS3(['images']), startLocalUpstream()]);
     s3Etag = await s3.put('images', 'test/1/image.jpg', patternStream(0, TEN_MIB), TEN_MIB);
-    dataDir = await mkdtemp(path.join(tmpdir(), 'streamgate-fs-'));
-    await mkdir(path.join(dataDir, 'images/test/1'), { recursive: true });
-    await writeFile(path.join(dataDir, 'images/test/1/image.jpg'), patternBytes(0, TEN_MIB));
+    store = await tempStore('fs');
+    await store.put('images', 'test/1/image.jpg', patternBytes(0, TEN_MIB));
     const common = { UPSTREAM_BASE_URL: upstream.baseUrl, RETRY_BACKOFF_MS: '1' };
-    overS3 = await startGateway({
-      ...common,
-      STORAGE_BACKEND: 's3',
-      AWS_ENDPOINT_URL: s3.endpoint,
-      AWS_ACCESS_KEY_ID: 'S3RVER',
-      AWS_SECRET_ACCESS_KEY: 'S3RVER',
-    });
-    overFs = await startGateway({ ...common, STORAGE_BACKEND: 'fs', DATA_DIR: dataDir });
+    overS3 = await startGateway({ ...common, ...s3Env(s3) });
+    overFs = await startGateway({ ...common, ...store.env });
   });
 
   afterAll(async () => {
     await Promise.all([overS3?.close(), overFs?.close()]);
     await Promise.all([s3?.stop(), upstream?.stop()]);
-    await rm(dataDir, { recursive: true, force: true });
+    await store?.remove();
   });
 
   it('delivers a 10 MiB object from S3 byte-identical with the documented headers', async () => {
@@ -148,10 +139,10 @@ describe('streaming from real servers on loopback', () => {
   it('answers unreachable storage and an unreachable upstream with 502, leaking nothing', async () => {
     const port = await closedPort();
     const unreachable = await startGateway({
-      STORAGE_BACKEND: 's3',
-      AWS_ENDPOINT_URL: `http://127.0.0.1:${port}`,
-      AWS_ACCESS_KEY_ID: 'AKIDSECRETSECRET',
-      AWS_SECRET_ACCESS_KEY: 'verysecret',
+      ...s3Env(
+        { endpoint: `http://127.0.0.1:${port}` },
+        { accessKeyId: 'AKIDSECRETSECRET', secretAccessKey: 'verysecret' },
+      ),
       UPSTREAM_BASE_URL: `http://127.0.0.1:${port}`,
       RETRY_BACKOFF_MS: '1',
     });

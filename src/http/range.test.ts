@@ -20,9 +20,12 @@ describe('resolveRange', () => {
     });
   });
 
-  it.each(['bytes=1000-', 'bytes=5000-6000', 'bytes=9-1'])('%s of 1000 bytes is unsatisfiable', (header) => {
-    expect(resolveRange(header, 1000)).toEqual({ kind: 'unsatisfiable' });
-  });
+  it.each(['bytes=1000-', 'bytes=5000-6000', 'bytes=9-1'])(
+    '%s of 1000 bytes is unsatisfiable',
+    (header) => {
+      expect(resolveRange(header, 1000)).toEqual({ kind: 'unsatisfiable' });
+    },
+  );
 
   it.each(['bytes=oops', 'items=0-1', 'bytes=0-1,5-6', ''])(
     '%j is answered with the whole object',

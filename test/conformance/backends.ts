@@ -1,12 +1,9 @@
-import { createWriteStream } from 'node:fs';
-import { mkdir, mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
-import { pipeline } from 'node:stream/promises';
+import { stat } from 'node:fs/promises';
 import { HeadObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { patternBytes, patternStream } from '../../dev/pattern.js';
 import { S3_ACCESS_KEY_ID, S3_SECRET_ACCESS_KEY, startLocalS3 } from '../../dev/s3-server.js';
 import { startGateway } from '../helpers/gateway.js';
+import { tempStore } from '../helpers/store.js';
 import type { CaseContext, StoredObject } from './cases.js';
 
 /** A gateway in front of a storage backend that holds the suite's objects. */
@@ -31,12 +28,9 @@ function imageKey(id: number): string {
 
 /** The embedded store (STORAGE_BACKEND=fs) in a fresh temporary DATA_DIR. */
 export async function startLocalBackend(): Promise<Backend> {
-  const dataDir = await mkdtemp(path.join(tmpdir(), 'streamgate-conformance-'));
+  const store = await tempStore('conformance');
   const write = async (id: number, size: number): Promise<StoredObject> => {
-    const file = path.join(dataDir, BUCKET, imageKey(id));
-    await mkdir(path.dirname(file), { recursive: true });
-    if (size === 0) await writeFile(file, '');
-    else await pipeline(patternStream(0, size), createWriteStream(file));
+    const file = await store.put(BUCKET, imageKey(id), patternStream(0, size));
     const stats = await stat(file);
     // The local store's ETag, as src/sources/local.ts derives it (nginx's size-mtime form).
     const etag = `"${stats.size.toString(16)}-${Math.floor(stats.mtimeMs).toString(16)}"`;
@@ -45,8 +39,7 @@ export async function startLocalBackend(): Promise<Backend> {
   const large = await write(LARGE_ID, LARGE_SIZE);
   const empty = await write(EMPTY_ID, 0);
   const gateway = await startGateway({
-    STORAGE_BACKEND: 'fs',
-    DATA_DIR: dataDir,
+    ...store.env,
     S3_IMAGE_BUCKET: BUCKET,
     CACHE_CONTROL,
   });
@@ -55,7 +48,7 @@ export async function startLocalBackend(): Promise<Backend> {
     ctx: { large, empty, missingId: MISSING_ID, cacheControl: CACHE_CONTROL },
     async close() {
       await gateway.close();
-      await rm(dataDir, { recursive: true, force: true });
+      await store.remove();
     },
   };
 }

@@ -1,12 +1,7 @@
-import {
-  type LocalS3,
-  S3_ACCESS_KEY_ID,
-  S3_SECRET_ACCESS_KEY,
-  startLocalS3,
-} from '../../dev/s3-server.js';
+import { type LocalS3, startLocalS3 } from '../../dev/s3-server.js';
 import { type LocalUpstream, startLocalUpstream } from '../../dev/upstream-server.js';
 import { FaultProxy } from './fault-proxy.js';
-import { type RunningGateway, startGateway } from './gateway.js';
+import { type RunningGateway, s3Env, startGateway } from './gateway.js';
 
 /**
  * s3rver (bucket `images`) and the local upstream, each behind a fault-injecting proxy, with
@@ -34,10 +29,7 @@ export class FaultStack {
   /** A gateway on S3 and on the upstream's `/range/{size}`, both through the proxies. */
   async gateway(env: Record<string, string>): Promise<RunningGateway> {
     const running = await startGateway({
-      STORAGE_BACKEND: 's3',
-      AWS_ENDPOINT_URL: this.s3Proxy.url,
-      AWS_ACCESS_KEY_ID: S3_ACCESS_KEY_ID,
-      AWS_SECRET_ACCESS_KEY: S3_SECRET_ACCESS_KEY,
+      ...s3Env({ endpoint: this.s3Proxy.url }),
       S3_IMAGE_BUCKET: 'images',
       UPSTREAM_BASE_URL: this.upstreamProxy.url,
       UPSTREAM_PATH_TEMPLATE: '/range/{size}',

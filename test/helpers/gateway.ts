@@ -1,8 +1,22 @@
 import type { AddressInfo } from 'node:net';
 import type { FastifyInstance } from 'fastify';
+import { S3_ACCESS_KEY_ID, S3_SECRET_ACCESS_KEY } from '../../dev/s3-server.js';
 import { buildApp } from '../../src/app.js';
 import { loadSettings } from '../../src/settings.js';
 import type { SourceClients } from '../../src/sources/index.js';
+
+/** The gateway settings that serve the image route from an S3 endpoint with static keys. */
+export function s3Env(
+  s3: { endpoint: string },
+  credentials = { accessKeyId: S3_ACCESS_KEY_ID, secretAccessKey: S3_SECRET_ACCESS_KEY },
+): Record<string, string> {
+  return {
+    STORAGE_BACKEND: 's3',
+    AWS_ENDPOINT_URL: s3.endpoint,
+    AWS_ACCESS_KEY_ID: credentials.accessKeyId,
+    AWS_SECRET_ACCESS_KEY: credentials.secretAccessKey,
+  };
+}
 
 export interface RunningGateway {
   app: FastifyInstance;
