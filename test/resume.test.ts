@@ -139,30 +139,24 @@ describe('a body that cannot be resumed aborts the client connection', () => {
     expect(resumed?.headers['if-match']).toBe(etag2);
   });
 
-  it('RESUME_ATTEMPTS=0: the first break is final', async () => {
-    const { url } = await gateway({ RESUME_ATTEMPTS: '0' });
-    stack.s3Proxy.rule = sequence([{ type: 'cut', afterBytes: 2 * MIB }]);
+  it.each([
+    { attempts: 0, fault: 'cut' as const, gets: 1, atMost: 2 * MIB },
+    { attempts: 2, fault: 'reset' as const, gets: 3, atMost: 3 * MIB },
+  ])(
+    'RESUME_ATTEMPTS=$attempts, every connection $fault: gives up after $gets GETs',
+    async ({ attempts, fault, gets, atMost }) => {
+      const { url } = await gateway({ RESUME_ATTEMPTS: String(attempts) });
+      stack.s3Proxy.rule = (request) =>
+        request.method === 'GET' ? { type: fault, afterBytes: MIB } : undefined;
 
-    const got = await download(`${url}/tasks/1/image`);
+      const got = await download(`${url}/tasks/1/image`);
 
-    expect(got.status).toBe(200);
-    expect(got.complete).toBe(false);
-    expect(got.length).toBeLessThan(2 * MIB);
-    expect(stack.s3Proxy.gets(KEY_PATH(1))).toHaveLength(1);
-  });
-
-  it('every connection breaks: gives up after RESUME_ATTEMPTS resumes', async () => {
-    const { url } = await gateway({ RESUME_ATTEMPTS: '2' });
-    stack.s3Proxy.rule = (request) =>
-      request.method === 'GET' ? { type: 'reset', afterBytes: MIB } : undefined;
-
-    const got = await download(`${url}/tasks/1/image`);
-
-    expect(got.status).toBe(200);
-    expect(got.complete).toBe(false);
-    expect(got.length).toBeLessThan(3 * MIB);
-    expect(stack.s3Proxy.gets(KEY_PATH(1))).toHaveLength(3);
-  });
+      expect(got.status).toBe(200);
+      expect(got.complete).toBe(false);
+      expect(got.length).toBeLessThan(atMost);
+      expect(stack.s3Proxy.gets(KEY_PATH(1))).toHaveLength(gets);
+    },
+  );
 
   it('TOTAL_TIMEOUT_MS caps a download whose source went quiet', async () => {
     const { url } = await gateway({ IDLE_TIMEOUT_MS: '30000', TOTAL_TIMEOUT_MS: '500' });
