@@ -1,10 +1,10 @@
-import { request } from 'node:http';
 import { createServer } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { patternBytes, patternSha256, patternStream, sha256 } from '../dev/pattern.js';
 import { type LocalS3, startLocalS3 } from '../dev/s3-server.js';
 import { type LocalUpstream, startLocalUpstream } from '../dev/upstream-server.js';
 import { type RunningGateway, s3Env, startGateway } from './helpers/gateway.js';
+import { download } from './helpers/http-client.js';
 import { type TempStore, tempStore } from './helpers/store.js';
 
 const TEN_MIB = 10 * 1024 * 1024;
@@ -16,29 +16,6 @@ async function closedPort(): Promise<number> {
   const { port } = server.address() as { port: number };
   await new Promise((resolve) => server.close(resolve));
   return port;
-}
-
-/** GET or HEAD with node:http, counting the body bytes that actually arrive. */
-function fetchRaw(
-  url: string,
-  method = 'GET',
-): Promise<{ status: number; headers: Record<string, unknown>; body: Buffer }> {
-  return new Promise((resolve, reject) => {
-    request(url, { method }, (response) => {
-      const chunks: Buffer[] = [];
-      response.on('data', (chunk: Buffer) => chunks.push(chunk));
-      response.on('end', () =>
-        resolve({
-          status: response.statusCode ?? 0,
-          headers: response.headers,
-          body: Buffer.concat(chunks),
-        }),
-      );
-      response.on('error', reject);
-    })
-      .on('error', reject)
-      .end();
-  });
 }
 
 describe('streaming from real servers on loopback', () => {
@@ -99,11 +76,11 @@ describe('streaming from real servers on loopback', () => {
     'answers HEAD with the GET headers and no body (%s)',
     async (which) => {
       const gateway = which === 'overS3' ? overS3 : overFs;
-      const head = await fetchRaw(`${gateway.url}/tasks/1/image`, 'HEAD');
+      const head = await download(`${gateway.url}/tasks/1/image`, { method: 'HEAD' });
       const get = await fetch(`${gateway.url}/tasks/1/image`, { headers: { range: 'bytes=0-1' } });
       await get.arrayBuffer();
       expect(head.status).toBe(200);
-      expect(head.body.length).toBe(0);
+      expect(head.length).toBe(0);
       expect(head.headers['content-length']).toBe(String(TEN_MIB));
       expect(head.headers.etag).toBe(get.headers.get('etag'));
       expect(head.headers['content-type']).toBe('image/jpeg');

@@ -20,9 +20,15 @@ export interface Download {
  */
 export function download(
   url: string,
-  options: { method?: string; headers?: Record<string, string>; timeoutMs?: number } = {},
+  options: {
+    method?: string;
+    headers?: Record<string, string>;
+    timeoutMs?: number;
+    /** Tear the connection down once this many body bytes arrived, as a client that leaves. */
+    abortAfterBytes?: number;
+  } = {},
 ): Promise<Download> {
-  const { method = 'GET', headers = {}, timeoutMs = 20_000 } = options;
+  const { method = 'GET', headers = {}, timeoutMs = 20_000, abortAfterBytes } = options;
   return new Promise((resolve, reject) => {
     const request = http.request(url, { method, headers, agent: false });
     const timer = setTimeout(() => {
@@ -42,6 +48,7 @@ export function download(
         hash.update(chunk);
         length += chunk.length;
         if (length <= 4096) small.push(chunk);
+        if (abortAfterBytes !== undefined && length >= abortAfterBytes) request.destroy();
       });
       response.once('end', () => {
         ended = true;
