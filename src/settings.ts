@@ -1,5 +1,7 @@
 /** Settings read once from the environment (spec §5) into a frozen, typed object. */
 
+import { availableParallelism } from 'node:os';
+
 export type StorageBackend = 'fs' | 's3';
 
 export interface TimeoutSettings {
@@ -50,6 +52,8 @@ export interface Settings {
   maxConcurrentStreams: number;
   maxUrlLength: number;
   shutdownGraceMs: number;
+  /** Processes serving the port; 1 runs no cluster at all. */
+  workers: number;
 }
 
 /** A setting with a bad value; its message is the one line printed at start-up. */
@@ -164,6 +168,7 @@ export function loadSettings(env: Env = process.env): Readonly<Settings> {
     maxConcurrentStreams: integer(env, 'MAX_CONCURRENT_STREAMS', 1_000, 1, 1_000_000),
     maxUrlLength: integer(env, 'MAX_URL_LENGTH', 2_048, 64, 65_536),
     shutdownGraceMs: integer(env, 'SHUTDOWN_GRACE_MS', 30_000, 0, DAY_MS),
+    workers: integer(env, 'WORKERS', availableParallelism(), 1, 1_024),
   };
   return Object.freeze(settings);
 }
