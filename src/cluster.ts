@@ -28,6 +28,7 @@ class Supervisor {
   private allExitedCleanly = true;
   /** Own count: `cluster.workers` keeps a dead worker until its IPC channel closes too. */
   private readonly live = new Set<Worker>();
+  private readonly serving = new WeakSet<Worker>();
 
   constructor(
     private readonly settings: Settings,
@@ -35,7 +36,12 @@ class Supervisor {
   ) {}
 
   start(): void {
-    cluster.on('listening', () => this.onListening());
+    // Each worker accepts from the shared socket itself. With round-robin the primary accepts and
+    // passes connections on, and one handed to the last worker just as it stops listening is
+    // stranded (Node 20-24 neither closes nor re-routes it), so shutdown would hang it instead of
+    // refusing it. The kernel's accept spreads connections over idle workers well enough here.
+    cluster.schedulingPolicy = cluster.SCHED_NONE;
+    cluster.on('listening', (worker) => this.onListening(worker));
     cluster.on('exit', (worker, code, signal) => this.onExit(worker, code, signal));
     process.on('SIGTERM', (signal) => this.shutdown(signal));
     process.on('SIGINT', (signal) => this.shutdown(signal));
@@ -48,7 +54,8 @@ class Supervisor {
     this.log.info({ worker: worker.id, workerPid: worker.process.pid }, 'worker started');
   }
 
-  private onListening(): void {
+  private onListening(worker: Worker): void {
+    this.serving.add(worker);
     if (this.phase !== 'starting') return;
     this.phase = 'running';
     for (let i = 1; i < this.settings.workers; i++) this.fork();
@@ -62,7 +69,9 @@ class Supervisor {
       process.exit(code || 1);
     }
     if (this.phase === 'stopping') {
-      this.allExitedCleanly &&= code === 0;
+      // One still starting has no handler yet, so the SIGTERM that drains the others kills it.
+      const stoppedBeforeServing = !this.serving.has(worker) && signal === 'SIGTERM';
+      this.allExitedCleanly &&= code === 0 || stoppedBeforeServing;
       this.log.info(fields, 'worker exited');
       this.exitWhenNoWorkers();
       return;
