@@ -38,7 +38,7 @@ class Supervisor {
   start(): void {
     // Each worker accepts from the shared socket itself. With round-robin the primary accepts and
     // passes connections on, and one handed to the last worker just as it stops listening is
-    // stranded (Node 20-24 neither closes nor re-routes it), so shutdown would hang it instead of
+    // stranded (Node 20 queues it on the closed handle), so shutdown would hang it instead of
     // refusing it. The kernel's accept spreads connections over idle workers well enough here.
     cluster.schedulingPolicy = cluster.SCHED_NONE;
     cluster.on('listening', (worker) => this.onListening(worker));
