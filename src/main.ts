@@ -1,4 +1,4 @@
-import { buildApp } from './app.js';
+import cluster from 'node:cluster';
 import { loadSettings, SettingsError } from './settings.js';
 
 function settingsOrExit() {
@@ -11,34 +11,16 @@ function settingsOrExit() {
   }
 }
 
+// Imported only where they run: a cluster primary never loads the app (Fastify, the SDKs), so
+// it stays small.
 const settings = settingsOrExit();
-const app = buildApp(settings);
-await app.listen({ host: settings.host, port: settings.port });
-
-/**
- * Graceful shutdown: stop accepting, let downloads in flight finish, and after the grace period
- * cut whatever is still open. A second signal exits at once.
- */
-let stopping = false;
-function shutdown(signal: NodeJS.Signals): void {
-  if (stopping) process.exit(1);
-  stopping = true;
-  app.log.info({ signal }, 'shutting down: draining downloads in flight');
-  const deadline = setTimeout(() => {
-    app.log.warn('grace period over: closing the connections still open');
-    app.server.closeAllConnections();
-  }, settings.shutdownGraceMs);
-  deadline.unref();
-  // Node closes idle keep-alive connections once, when the server closes; one whose download
-  // ends later would hold the process until its keep-alive timeout, so sweep while draining.
-  setInterval(() => app.server.closeIdleConnections(), 100).unref();
-  app.close().then(
-    () => process.exit(0),
-    (error: unknown) => {
-      app.log.error({ err: error }, 'shutdown failed');
-      process.exit(1);
-    },
-  );
+if (settings.workers === 1) {
+  const { serve } = await import('./server.js');
+  await serve(settings, { secondSignalExits: true });
+} else if (cluster.isPrimary) {
+  const { supervise } = await import('./cluster.js');
+  supervise(settings);
+} else {
+  const { serve } = await import('./server.js');
+  await serve(settings, { secondSignalExits: false });
 }
-process.on('SIGTERM', shutdown);
-process.on('SIGINT', shutdown);

@@ -1,5 +1,7 @@
 /** Settings read once from the environment into a deeply frozen, typed object. */
 
+import { availableParallelism } from 'node:os';
+
 export type StorageBackend = 'fs' | 's3';
 
 export interface TimeoutSettings {
@@ -50,6 +52,8 @@ export interface Settings {
   readonly maxConcurrentStreams: number;
   readonly maxUrlLength: number;
   readonly shutdownGraceMs: number;
+  /** Processes serving the port; 1 runs no cluster at all. */
+  readonly workers: number;
 }
 
 /** A setting with a bad value; its message is the one line printed at start-up. */
@@ -171,6 +175,7 @@ export function loadSettings(env: Env = process.env): Settings {
     maxConcurrentStreams: integer(env, 'MAX_CONCURRENT_STREAMS', 1_000, 1, 1_000_000),
     maxUrlLength: integer(env, 'MAX_URL_LENGTH', 2_048, 64, 65_536),
     shutdownGraceMs: integer(env, 'SHUTDOWN_GRACE_MS', 30_000, 0, DAY_MS),
+    workers: integer(env, 'WORKERS', availableParallelism(), 1, 1_024),
   };
   return deepFreeze(settings);
 }

@@ -1,4 +1,3 @@
-import { type ChildProcess, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
@@ -10,18 +9,18 @@ import { finished, pipeline } from 'node:stream/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { patternSha256, patternStream, sha256 } from '../dev/pattern.js';
+import {
+  killAllMains,
+  listeningPids,
+  pidServing,
+  processExists,
+  type RunningMain,
+  startMain,
+} from './helpers/main-process.js';
 
 const SIZE = 64 * 1024 * 1024;
-const ROOT = path.resolve(import.meta.dirname, '..');
-
-interface RunningMain {
-  child: ChildProcess;
-  url: string;
-  exited: Promise<number | null>;
-}
 
 let dataDir: string;
-const children: ChildProcess[] = [];
 
 beforeAll(async () => {
   dataDir = await mkdtemp(path.join(tmpdir(), 'streamgate-shutdown-'));
@@ -33,52 +32,11 @@ beforeAll(async () => {
   );
 });
 
-afterEach(() => {
-  for (const child of children.splice(0)) if (child.exitCode === null) child.kill('SIGKILL');
-});
+afterEach(killAllMains);
 
 afterAll(async () => {
   await rm(dataDir, { recursive: true, force: true });
 });
-
-/** Runs the real entry point; the port comes from Fastify's "Server listening at" log line. */
-async function startMain(env: Record<string, string>): Promise<RunningMain> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
-    cwd: ROOT,
-    env: {
-      PATH: process.env.PATH ?? '',
-      HOST: '127.0.0.1',
-      PORT: '0',
-      LOG_LEVEL: 'info',
-      STORAGE_BACKEND: 'fs',
-      DATA_DIR: dataDir,
-      ...env,
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  children.push(child);
-  const exited = new Promise<number | null>((resolve) =>
-    child.once('exit', (code) => resolve(code)),
-  );
-  let stderr = '';
-  child.stderr?.on('data', (chunk: Buffer) => {
-    stderr += chunk.toString();
-  });
-  const url = await new Promise<string>((resolve, reject) => {
-    let pending = '';
-    child.stdout?.on('data', (chunk: Buffer) => {
-      pending += chunk.toString();
-      const lines = pending.split('\n');
-      pending = lines.pop() ?? '';
-      for (const line of lines) {
-        const match = /Server listening at (http:\/\/127\.0\.0\.1:\d+)/.exec(line);
-        if (match?.[1]) resolve(match[1]);
-      }
-    });
-    exited.then((code) => reject(new Error(`main exited (${code}) before listening: ${stderr}`)));
-  });
-  return { child, url, exited };
-}
 
 interface Download {
   response: IncomingMessage;
@@ -148,9 +106,16 @@ function withinMs<T>(promise: Promise<T>, ms: number, what: string): Promise<T> 
   ]);
 }
 
-describe('graceful shutdown of the real entry point', () => {
+describe.each(['1', '2'])('graceful shutdown of the real entry point, WORKERS=%s', (workers) => {
+  async function start(graceMs: number): Promise<RunningMain> {
+    const env = { WORKERS: workers, DATA_DIR: dataDir, SHUTDOWN_GRACE_MS: String(graceMs) };
+    const main = await startMain(env);
+    await listeningPids(main, Number(workers));
+    return main;
+  }
+
   it('on SIGTERM stops taking new requests, finishes the download in flight, exits 0', async () => {
-    const main = await startMain({ SHUTDOWN_GRACE_MS: '30000' });
+    const main = await start(30_000);
     expect(await probe(main.url)).toBe(200);
     // A keep-alive client leaves its connection open after the body: exit must not wait for it.
     const agent = new Agent({ keepAlive: true });
@@ -165,11 +130,14 @@ describe('graceful shutdown of the real entry point', () => {
     const body = await withinMs(download.done, 20_000, 'the download');
     expect(body).toEqual({ bytes: SIZE, sha256: patternSha256(0, SIZE), aborted: false });
     expect(await withinMs(main.exited, 10_000, 'exit after the last download')).toBe(0);
+    for (const pid of await listeningPids(main, Number(workers))) {
+      expect(processExists(pid)).toBe(false);
+    }
     agent.destroy();
   });
 
   it('on SIGINT behaves the same', async () => {
-    const main = await startMain({ SHUTDOWN_GRACE_MS: '30000' });
+    const main = await start(30_000);
     const download = await slowDownload(`${main.url}/tasks/1/image`, 1024 * 1024);
     main.child.kill('SIGINT');
     expect(['refused', 503]).toContain(await untilRefusing(main.url));
@@ -180,7 +148,7 @@ describe('graceful shutdown of the real entry point', () => {
   });
 
   it('answers a request that arrives on a busy connection while draining with a 503', async () => {
-    const main = await startMain({ SHUTDOWN_GRACE_MS: '30000' });
+    const main = await start(30_000);
     const { port } = new URL(main.url);
     const socket = connect(Number(port), '127.0.0.1');
     const chunks: Buffer[] = [];
@@ -219,7 +187,7 @@ describe('graceful shutdown of the real entry point', () => {
   });
 
   it('cuts a download still running at the deadline, then exits 0', async () => {
-    const main = await startMain({ SHUTDOWN_GRACE_MS: '500' });
+    const main = await start(500);
     const download = await slowDownload(`${main.url}/tasks/1/image`, 1024 * 1024);
 
     main.child.kill('SIGTERM');
@@ -231,3 +199,34 @@ describe('graceful shutdown of the real entry point', () => {
     expect(body.bytes).toBeLessThan(SIZE);
   });
 });
+
+describe('graceful shutdown of a cluster', () => {
+  it('finishes the downloads in flight on every worker, refuses new connections, exits 0', async () => {
+    const main = await startMain({ WORKERS: '2', DATA_DIR: dataDir, SHUTDOWN_GRACE_MS: '30000' });
+    const workerPids = await listeningPids(main, 2);
+    const downloads: Download[] = [];
+    const servedBy = new Set<number>();
+    // Connections are handed to the workers in turn, so two downloads usually reach both.
+    while (servedBy.size < 2 && downloads.length < 8) {
+      const download = await slowDownload(`${main.url}/tasks/1/image`, 1024 * 1024);
+      downloads.push(download);
+      servedBy.add(await pidServing(main, download.response.socket.localPort ?? -1));
+    }
+    expect([...servedBy].sort(byNumber)).toEqual([...workerPids].sort(byNumber));
+
+    main.child.kill('SIGTERM');
+    expect(['refused', 503]).toContain(await untilRefusing(main.url));
+    expect(main.child.exitCode).toBeNull();
+    for (const download of downloads) download.response.resume();
+    for (const download of downloads) {
+      const body = await withinMs(download.done, 20_000, 'a download');
+      expect(body).toEqual({ bytes: SIZE, sha256: patternSha256(0, SIZE), aborted: false });
+    }
+    expect(await withinMs(main.exited, 10_000, 'exit after the last download')).toBe(0);
+    for (const pid of workerPids) expect(processExists(pid)).toBe(false);
+  });
+});
+
+function byNumber(a: number, b: number): number {
+  return a - b;
+}
