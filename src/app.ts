@@ -1,6 +1,9 @@
 import Fastify, { type FastifyInstance } from 'fastify';
+import { serializeRequest } from './auth/log-safety.js';
 import { GatewayError } from './errors.js';
+import { accessPlugin } from './plugins/access.js';
 import { answerClientError, answerConnect, answerFrameworkError } from './plugins/client-errors.js';
+import { corsPlugin } from './plugins/cors.js';
 import { registerDocs } from './plugins/docs.js';
 import { installErrorHandling, rejectOtherMethods } from './plugins/errors.js';
 import { limitConcurrentStreams } from './plugins/stream-limit.js';
@@ -28,9 +31,17 @@ function servePolicy(settings: Settings): ServePolicy {
 }
 
 /** Builds the app without listening; `main.ts` listens, tests use it in-process. */
-export function buildApp(settings: Settings, clients: SourceClients = {}): FastifyInstance {
+export function buildApp(
+  settings: Settings,
+  clients: SourceClients = {},
+  options: { logStream?: { write(line: string): void } } = {},
+): FastifyInstance {
   const app = Fastify({
-    logger: { level: settings.logLevel },
+    logger: {
+      level: settings.logLevel,
+      serializers: { req: serializeRequest },
+      ...(options.logStream && { stream: options.logStream }),
+    },
     routerOptions: { maxParamLength: 64 },
     // Answered below instead, in the service's JSON shape.
     return503OnClosing: false,
@@ -56,6 +67,8 @@ export function buildApp(settings: Settings, clients: SourceClients = {}): Fasti
     if (request.raw.httpVersionMajor !== 1) throw new GatewayError('BAD_REQUEST');
     if (request.url.length > settings.maxUrlLength) throw new GatewayError('URL_TOO_LONG');
   });
+  app.register(corsPlugin, { origins: settings.access.corsOrigins });
+  app.register(accessPlugin, settings.access);
   registerDocs(app);
   app.register(async (operations) =>
     healthRoutes(operations, sources, settings.timeouts.firstByteMs),

@@ -41,9 +41,13 @@ export type ErrorCode =
   | 'URL_TOO_LONG'
   | 'ROUTE_NOT_FOUND'
   | 'METHOD_NOT_ALLOWED'
-  | 'BAD_REQUEST';
+  | 'BAD_REQUEST'
+  | 'NOT_AUTHENTICATED'
+  | 'FORBIDDEN'
+  | 'CREDENTIALS_TOO_LARGE'
+  | 'PRECONDITION_FAILED';
 
-export type ErrorStatus = 400 | 404 | 405 | 414 | 502 | 503 | 504;
+export type ErrorStatus = 400 | 401 | 403 | 404 | 405 | 412 | 414 | 431 | 502 | 503 | 504;
 
 const catalogue: Record<ErrorCode, { status: ErrorStatus; detail: string }> = {
   IMAGE_NOT_FOUND: { status: 404, detail: 'Image not found' },
@@ -57,6 +61,10 @@ const catalogue: Record<ErrorCode, { status: ErrorStatus; detail: string }> = {
   ROUTE_NOT_FOUND: { status: 404, detail: 'Not Found' },
   METHOD_NOT_ALLOWED: { status: 405, detail: 'Method Not Allowed' },
   BAD_REQUEST: { status: 400, detail: 'Bad Request' },
+  NOT_AUTHENTICATED: { status: 401, detail: 'Not authenticated' },
+  FORBIDDEN: { status: 403, detail: 'Forbidden' },
+  CREDENTIALS_TOO_LARGE: { status: 431, detail: 'Request Header Fields Too Large' },
+  PRECONDITION_FAILED: { status: 412, detail: 'Precondition Failed' },
 };
 
 /** An error with a stable code, the status and detail the client sees, and its cause. */

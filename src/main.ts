@@ -1,4 +1,5 @@
 import { buildApp } from './app.js';
+import { warnIfOpenToNetwork } from './auth/startup-warning.js';
 import { loadSettings, SettingsError } from './settings.js';
 
 function settingsOrExit() {
@@ -14,6 +15,7 @@ function settingsOrExit() {
 const settings = settingsOrExit();
 const app = buildApp(settings);
 await app.listen({ host: settings.host, port: settings.port });
+warnIfOpenToNetwork(app.log, settings.host, settings.access);
 
 /**
  * Graceful shutdown: stop accepting, let downloads in flight finish, and after the grace period

@@ -1,5 +1,7 @@
 /** Settings read once from the environment (spec §5) into a frozen, typed object. */
 
+import { type AccessSettings, loadAccessSettings } from './auth/settings.js';
+
 export type StorageBackend = 'fs' | 's3';
 
 export interface TimeoutSettings {
@@ -50,6 +52,7 @@ export interface Settings {
   maxConcurrentStreams: number;
   maxUrlLength: number;
   shutdownGraceMs: number;
+  access: AccessSettings;
 }
 
 /** A setting with a bad value; its message is the one line printed at start-up. */
@@ -164,6 +167,7 @@ export function loadSettings(env: Env = process.env): Readonly<Settings> {
     maxConcurrentStreams: integer(env, 'MAX_CONCURRENT_STREAMS', 1_000, 1, 1_000_000),
     maxUrlLength: integer(env, 'MAX_URL_LENGTH', 2_048, 64, 65_536),
     shutdownGraceMs: integer(env, 'SHUTDOWN_GRACE_MS', 30_000, 0, DAY_MS),
+    access: loadAccessSettings(env),
   };
   return Object.freeze(settings);
 }
