@@ -1,5 +1,4 @@
 import { isIP } from 'node:net';
-import type { FastifyBaseLogger } from 'fastify';
 import { accessControlEnabled } from './access-check.js';
 import type { AccessSettings } from './settings.js';
 
@@ -8,12 +7,13 @@ function isLoopback(host: string): boolean {
   return isIP(host) === 4 && host.startsWith('127.');
 }
 
+/** The part of a logger the warning needs (Fastify's `app.log` is one). */
+export interface WarningLog {
+  warn(details: object, message: string): void;
+}
+
 /** Warns once, at start-up, when the tasks routes are open to a network beyond this machine. */
-export function warnIfOpenToNetwork(
-  log: FastifyBaseLogger,
-  host: string,
-  access: AccessSettings,
-): void {
+export function warnIfOpenToNetwork(log: WarningLog, host: string, access: AccessSettings): void {
   if (isLoopback(host) || accessControlEnabled(access)) return;
   log.warn(
     { host },
