@@ -4,9 +4,7 @@ import { warnIfOpenToNetwork } from './startup-warning.js';
 
 function warnings(host: string, env: Record<string, string>): unknown[][] {
   const calls: unknown[][] = [];
-  const log = {
-    warn: (...args: unknown[]) => void calls.push(args),
-  } as unknown as FastifyBaseLogger;
+  const log = { warn: (...args: unknown[]) => void calls.push(args) };
   warnIfOpenToNetwork(log, host, loadAccessSettings(env));
   return calls;
 }
