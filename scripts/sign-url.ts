@@ -16,33 +16,32 @@ function fail(message: string): never {
   process.exit(2);
 }
 
-function main(): void {
-  let parsed: ReturnType<typeof parse>;
+function parsedArguments() {
   try {
-    parsed = parse();
+    return parseArgs({
+      allowPositionals: true,
+      options: { ttl: { type: 'string' }, etag: { type: 'string' } },
+    });
   } catch (error) {
     fail(error instanceof Error ? error.message : String(error));
   }
-  const [target, ...extra] = parsed.positionals;
+}
+
+function main(): void {
+  const { positionals, values } = parsedArguments();
+  const [target, ...extra] = positionals;
   if (target === undefined || extra.length > 0) fail('expected exactly one PATH');
-  const ttl = parsed.values.ttl ?? String(DEFAULT_TTL_S);
+  const ttl = values.ttl ?? String(DEFAULT_TTL_S);
   if (!/^[0-9]{1,9}$/.test(ttl)) fail(`--ttl expects whole seconds, got "${ttl}"`);
   try {
     const [key] = signedUrlKeys(process.env);
     if (key === undefined) fail('SIGNED_URL_KEYS is not set');
-    const options = { ttlSeconds: Number(ttl), etag: parsed.values.etag };
+    const options = { ttlSeconds: Number(ttl), etag: values.etag };
     process.stdout.write(`${signUrl(target, key, options)}\n`);
   } catch (error) {
     if (error instanceof SettingsError || error instanceof SignUrlError) fail(error.message);
     throw error;
   }
-}
-
-function parse() {
-  return parseArgs({
-    allowPositionals: true,
-    options: { ttl: { type: 'string' }, etag: { type: 'string' } },
-  });
 }
 
 main();

@@ -71,6 +71,23 @@ describe('access control', () => {
     }
   });
 
+  it('declares the access methods in the OpenAPI document', async () => {
+    const doc = (await (await fetch(`${gateway.url}/openapi.json`)).json()) as {
+      components: { securitySchemes: Record<string, Record<string, string>> };
+      paths: Record<string, Record<string, { security?: unknown }>>;
+    };
+    expect(doc.components.securitySchemes).toMatchObject({
+      apiKey: { type: 'apiKey', in: 'header', name: 'x-api-key' },
+      bearer: { type: 'http', scheme: 'bearer' },
+      signedUrl: { type: 'apiKey', in: 'query', name: 'sig' },
+    });
+    const methods = [{ apiKey: [] }, { bearer: [] }, { signedUrl: [] }];
+    expect(doc.paths['/tasks/{task_id}/image']?.get?.security).toEqual(methods);
+    expect(doc.paths['/tasks/{task_id}/bytes/{size}']?.head?.security).toEqual(methods);
+    expect(doc.paths['/healthz']?.get?.security).toEqual([]);
+    expect(doc.paths['/readyz']?.get?.security).toEqual([]);
+  });
+
   it('asks every /tasks route for a credential', async () => {
     for (const url of [image(1), `${gateway.url}/tasks/1/bytes/10`]) {
       for (const method of ['GET', 'HEAD']) {
