@@ -10,12 +10,14 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import type { FastifyInstance } from 'fastify';
 import { exportJWK, type JWK, SignJWT } from 'jose';
 import { buildApp } from '../../src/app.js';
 import { loadSettings } from '../../src/settings.js';
 
 /** A gateway on 127.0.0.1:0 whose every log line is kept, for greps. */
 export interface LoggedGateway {
+  app: FastifyInstance;
   url: string;
   logLines: string[];
   close(): Promise<void>;
@@ -27,7 +29,7 @@ export async function startLoggedGateway(env: Record<string, string>): Promise<L
   const app = buildApp(settings, {}, { logStream: { write: (line) => void logLines.push(line) } });
   await app.listen({ host: '127.0.0.1', port: 0 });
   const { port } = app.server.address() as AddressInfo;
-  return { url: `http://127.0.0.1:${port}`, logLines, close: () => app.close() };
+  return { app, url: `http://127.0.0.1:${port}`, logLines, close: () => app.close() };
 }
 
 /** A local store with a distinct random image for tasks 1 and 2. */
