@@ -1,4 +1,7 @@
 import Fastify, { type FastifyInstance } from 'fastify';
+import { serializeRequest } from './auth/log-safety.js';
+import { accessPlugin } from './plugins/access.js';
+import { corsPlugin } from './plugins/cors.js';
 import { docsPlugin } from './plugins/docs.js';
 import { errorHandlerPlugin } from './plugins/error-handler.js';
 import { requestGuardsPlugin } from './plugins/request-guards.js';
@@ -27,9 +30,17 @@ function servePolicy({ timeouts, retry }: Settings): ServePolicy {
  * Builds the app without listening; `main.ts` listens, tests use it in-process. Plugins declare
  * their names and dependencies, so registering them out of order fails at start-up.
  */
-export function buildApp(settings: Settings, clients: SourceClients = {}): FastifyInstance {
+export function buildApp(
+  settings: Settings,
+  clients: SourceClients = {},
+  options: { logStream?: { write(line: string): void } } = {},
+): FastifyInstance {
   const app = Fastify({
-    logger: { level: settings.logLevel },
+    logger: {
+      level: settings.logLevel,
+      serializers: { req: serializeRequest },
+      ...(options.logStream && { stream: options.logStream }),
+    },
     routerOptions: { maxParamLength: 64 },
     // Answered by the request guards instead, in the service's JSON shape.
     return503OnClosing: false,
@@ -44,6 +55,9 @@ export function buildApp(settings: Settings, clients: SourceClients = {}): Fasti
 
   app.register(errorHandlerPlugin);
   app.register(requestGuardsPlugin, { maxUrlLength: settings.maxUrlLength });
+  // CORS first, so that a preflight is answered without credentials.
+  app.register(corsPlugin, { origins: settings.access.corsOrigins });
+  app.register(accessPlugin, settings.access);
   app.register(docsPlugin);
   app.register(healthRoutesPlugin, { sources, timeoutMs: settings.timeouts.firstByteMs });
   app.register(objectRoutesPlugin, {

@@ -33,4 +33,16 @@ describe('error catalogue', () => {
     expect(error.detail).toBe('Failed to get the image');
     expect(error.code).toBe('IMAGE_SOURCE_FAILED');
   });
+
+  it('words access-control refusals without saying which check failed', () => {
+    const answers = (['NOT_AUTHENTICATED', 'FORBIDDEN', 'CREDENTIALS_TOO_LARGE'] as const).map(
+      (code) => [new GatewayError(code).statusCode, new GatewayError(code).detail],
+    );
+    expect(answers).toEqual([
+      [401, 'Not authenticated'],
+      [403, 'Forbidden'],
+      [431, 'Request Header Fields Too Large'],
+    ]);
+    expect(new GatewayError('PRECONDITION_FAILED').detail).toBe('Precondition Failed');
+  });
 });

@@ -34,6 +34,8 @@ export class SourceError extends Error {
 
 export type ErrorStatus =
   | 400
+  | 401
+  | 403
   | 404
   | 405
   | 408
@@ -66,6 +68,9 @@ export const catalogue = {
   REQUEST_TIMEOUT: { status: 408, detail: 'Request Timeout' },
   PAYLOAD_TOO_LARGE: { status: 413, detail: 'Payload Too Large' },
   HEADERS_TOO_LARGE: { status: 431, detail: 'Request Header Fields Too Large' },
+  NOT_AUTHENTICATED: { status: 401, detail: 'Not authenticated' },
+  FORBIDDEN: { status: 403, detail: 'Forbidden' },
+  CREDENTIALS_TOO_LARGE: { status: 431, detail: 'Request Header Fields Too Large' },
   INTERNAL_ERROR: { status: 500, detail: 'Internal Server Error' },
 } as const satisfies Record<string, { status: ErrorStatus; detail: string }>;
 

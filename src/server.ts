@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from './app.js';
+import { warnIfOpenToNetwork } from './auth/startup-warning.js';
 import type { Settings } from './settings.js';
 
 export interface ServeOptions {
@@ -37,6 +38,7 @@ export async function serve(settings: Settings, options: ServeOptions): Promise<
     );
     process.exit(1);
   }
+  warnIfOpenToNetwork(app.log, settings.host, settings.access);
 }
 
 function drain(app: FastifyInstance, graceMs: number, signal: NodeJS.Signals): void {

@@ -2,6 +2,8 @@
 
 import { availableParallelism } from 'node:os';
 
+import { type AccessSettings, loadAccessSettings } from './auth/settings.js';
+
 export type StorageBackend = 'fs' | 's3';
 
 export interface TimeoutSettings {
@@ -54,6 +56,7 @@ export interface Settings {
   readonly shutdownGraceMs: number;
   /** Processes serving the port; 1 runs no cluster at all. */
   readonly workers: number;
+  readonly access: AccessSettings;
 }
 
 /** A setting with a bad value; its message is the one line printed at start-up. */
@@ -176,13 +179,17 @@ export function loadSettings(env: Env = process.env): Settings {
     maxUrlLength: integer(env, 'MAX_URL_LENGTH', 2_048, 64, 65_536),
     shutdownGraceMs: integer(env, 'SHUTDOWN_GRACE_MS', 30_000, 0, DAY_MS),
     workers: integer(env, 'WORKERS', availableParallelism(), 1, 1_024),
+    access: loadAccessSettings(env),
   };
   return deepFreeze(settings);
 }
 
+/** Freezes plain objects and arrays all the way down; keys and buffers are left as they are. */
 function deepFreeze<T extends object>(value: T): T {
   for (const child of Object.values(value)) {
-    if (typeof child === 'object' && child !== null) deepFreeze(child);
+    if (Array.isArray(child) || Object.getPrototypeOf(child ?? 0) === Object.prototype) {
+      deepFreeze(child);
+    }
   }
   return Object.freeze(value);
 }

@@ -1,20 +1,19 @@
-import { execFile } from 'node:child_process';
-import { mkdir, mkdtemp, rm, stat } from 'node:fs/promises';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { promisify } from 'node:util';
-import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
+import type { Browser, BrowserContext } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { type RunningGateway, startGateway } from '../helpers/gateway.js';
-
-const run = promisify(execFile);
+import {
+  launchChromium,
+  makeVideo,
+  seekToMiddleAndPlay,
+  startPageServer,
+  VIDEO_DURATION_S,
+} from '../helpers/video-browser.js';
 
 const TASK_ID = 7;
 const VIDEO_PATH = `/tasks/${TASK_ID}/image`;
-const DURATION_S = 20;
-const WAIT_MS = 30_000;
 
 /** One answer of the gateway to the video URL; status 0 when the browser left before it. */
 interface Exchange {
@@ -22,36 +21,6 @@ interface Exchange {
   ifNoneMatch: string | undefined;
   status: number;
   contentRange: string | undefined;
-}
-
-/**
- * A WebM with a keyframe every second (so a seek lands on one) and its cues at the end, which
- * Chromium fetches with a Range request before it can seek. Noise keeps the encoder at its bit
- * rate: about 5 MB, more than Chromium reads ahead, so a seek to the middle needs a new request.
- */
-async function makeVideo(file: string): Promise<void> {
-  await mkdir(path.dirname(file), { recursive: true });
-  const lavfi = `testsrc=duration=${DURATION_S}:size=320x240:rate=25,noise=alls=30:allf=t`;
-  await run(
-    'ffmpeg',
-    ['-hide_banner', '-loglevel', 'error', '-y', '-f', 'lavfi', '-i', lavfi]
-      .concat(['-c:v', 'libvpx', '-b:v', '2M', '-minrate', '2M', '-maxrate', '2M', '-g', '25'])
-      .concat(['-deadline', 'realtime', '-cpu-used', '8', '-f', 'webm', file]),
-    { timeout: WAIT_MS },
-  );
-}
-
-/** Serves the page from another origin than the gateway, as a real site would. */
-async function startPageServer(videoUrl: string): Promise<{ url: string; server: Server }> {
-  const html = `<!doctype html><html><body>
-<video id="v" muted playsinline preload="metadata" src="${videoUrl}"></video>
-</body></html>`;
-  const server = createServer((_request, response) => {
-    response.writeHead(200, { 'content-type': 'text/html; charset=utf-8' }).end(html);
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  return { url: `http://127.0.0.1:${port}/`, server };
 }
 
 function header(value: string | number | string[] | undefined): string | undefined {
@@ -76,56 +45,6 @@ function recordExchanges(gateway: RunningGateway): Exchange[] {
   return exchanges;
 }
 
-/** What the test uses of an HTMLVideoElement; the project compiles without the DOM library. */
-interface VideoLike {
-  readyState: number;
-  duration: number;
-  currentTime: number;
-  error: { code: number } | null;
-  play(): Promise<void>;
-  addEventListener(type: string, listener: () => void): void;
-  removeEventListener(type: string, listener: () => void): void;
-}
-
-/** Loads the page, seeks to the middle, plays, and tells where it seeked and how far it got. */
-async function seekToMiddleAndPlay(page: Page, url: string) {
-  const pageErrors: string[] = [];
-  page.on('pageerror', (error) => pageErrors.push(error.message));
-  await page.goto(url, { timeout: WAIT_MS });
-  // Runs in the page; every wait there is bounded by its own timer.
-  const played = await page.locator('#v').evaluate(async (video: VideoLike, waitMs: number) => {
-    const until = (event: string, done: () => boolean, what: string) =>
-      new Promise<void>((resolve, reject) => {
-        const check = () => {
-          if (!done()) return;
-          clearTimeout(timer);
-          video.removeEventListener(event, check);
-          resolve();
-        };
-        const timer = setTimeout(() => {
-          video.removeEventListener(event, check);
-          reject(new Error(`no ${what} within ${waitMs} ms (error ${video.error?.code})`));
-        }, waitMs);
-        video.addEventListener(event, check);
-        check();
-      });
-    await until('loadedmetadata', () => video.readyState >= 1, 'metadata');
-    const target = video.duration / 2;
-    let seeked = false;
-    video.addEventListener('seeked', () => {
-      seeked = true;
-    });
-    const landed = until('seeked', () => seeked, 'seek');
-    video.currentTime = target;
-    await landed;
-    await video.play();
-    // Playing past the seek point proves the frames there were fetched and decoded.
-    await until('timeupdate', () => video.currentTime > target + 1, 'playback');
-    return { target, reached: video.currentTime, mediaError: video.error?.code ?? 0 };
-  }, WAIT_MS);
-  return { ...played, pageErrors };
-}
-
 function rangeStart(exchange: Exchange): number {
   return Number(/^bytes=(\d+)-/.exec(exchange.range ?? '')?.[1] ?? Number.NaN);
 }
@@ -146,7 +65,7 @@ describe('a browser plays a video from the gateway and seeks into it', () => {
     cleanups.push(() => gateway.close());
     const head = await fetch(`${gateway.url}${VIDEO_PATH}`, { method: 'HEAD' });
     const exchanges = recordExchanges(gateway);
-    const pages = await startPageServer(`${gateway.url}${VIDEO_PATH}`);
+    const pages = await startPageServer(() => `${gateway.url}${VIDEO_PATH}`);
     cleanups.push(() => new Promise((done) => pages.server.close(done)));
     // A fresh context: its own empty HTTP cache.
     const context: BrowserContext = await browser.newContext();
@@ -159,20 +78,7 @@ describe('a browser plays a video from the gateway and seeks into it', () => {
     const file = path.join(dataDir, 'images', 'test', String(TASK_ID), 'image.jpg');
     await makeVideo(file);
     videoSize = (await stat(file)).size;
-    browser = await chromium.launch({
-      executablePath: '/usr/bin/chromium',
-      timeout: WAIT_MS,
-      args: [
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-quic',
-        '--no-first-run',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-        '--autoplay-policy=no-user-gesture-required',
-      ],
-    });
+    browser = await launchChromium();
   });
 
   afterEach(async () => {
@@ -191,7 +97,7 @@ describe('a browser plays a video from the gateway and seeks into it', () => {
 
     expect(played.pageErrors).toEqual([]);
     expect(played.mediaError).toBe(0);
-    expect(played.target).toBeGreaterThan(DURATION_S / 2 - 1);
+    expect(played.target).toBeGreaterThan(VIDEO_DURATION_S / 2 - 1);
     expect(played.reached).toBeGreaterThan(played.target + 1);
 
     const answered = exchanges.filter((exchange) => exchange.status !== 0);

@@ -57,7 +57,12 @@ export function download(
       response.once('close', () => {
         clearTimeout(timer);
         let json: unknown;
-        if (ended && length <= 4096 && /json/.test(response.headers['content-type'] ?? '')) {
+        if (
+          ended &&
+          length > 0 &&
+          length <= 4096 &&
+          /json/.test(response.headers['content-type'] ?? '')
+        ) {
           json = JSON.parse(Buffer.concat(small).toString('utf8'));
         }
         resolve({
