@@ -116,3 +116,34 @@ describe('CachedCredentials', () => {
     cache.close();
   });
 });
+
+describe('credentialsFor without static keys', () => {
+  it('asks the AWS default provider chain, which reads the environment', async () => {
+    const saved = { ...process.env };
+    Object.assign(process.env, {
+      AWS_ACCESS_KEY_ID: 'CHAINKEY',
+      AWS_SECRET_ACCESS_KEY: 'CHAINSECRET',
+      AWS_SESSION_TOKEN: 'CHAINTOKEN',
+    });
+    try {
+      const cache = credentialsFor({
+        endpoint: undefined,
+        accessKeyId: undefined,
+        secretAccessKey: undefined,
+        region: 'us-east-1',
+        tlsVerify: true,
+        forcePathStyle: false,
+        maxSockets: 1,
+      });
+      const credentials = await cache.get();
+      expect(credentials).toMatchObject({
+        accessKeyId: 'CHAINKEY',
+        secretAccessKey: 'CHAINSECRET',
+        sessionToken: 'CHAINTOKEN',
+      });
+      cache.close();
+    } finally {
+      process.env = saved;
+    }
+  });
+});

@@ -1,4 +1,3 @@
-import { fromNodeProviderChain } from '@aws-sdk/credential-providers';
 import { SourceError } from '../../errors.js';
 import type { S3Settings } from '../../settings.js';
 import type { Credentials } from './sigv4.js';
@@ -94,12 +93,20 @@ function expired(credentials: Credentials, now: number): boolean {
   return expiration !== undefined && expiration <= now;
 }
 
-/** Static keys when the settings name them, otherwise the AWS default provider chain. */
+/**
+ * Static keys when the settings name them, otherwise the AWS default provider chain
+ * (environment, shared files, SSO, web identity, container and instance metadata), loaded only
+ * then.
+ */
 export function credentialsFor(settings: S3Settings): CachedCredentials {
   const { accessKeyId, secretAccessKey } = settings;
   if (accessKeyId !== undefined && secretAccessKey !== undefined) {
     const keys: Credentials = { accessKeyId, secretAccessKey };
     return new CachedCredentials(async () => keys);
   }
-  return new CachedCredentials(fromNodeProviderChain());
+  let chain: CredentialProvider | undefined;
+  return new CachedCredentials(async () => {
+    chain ??= (await import('@aws-sdk/credential-providers')).fromNodeProviderChain();
+    return chain();
+  });
 }
