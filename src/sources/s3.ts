@@ -1,4 +1,4 @@
-import { describeObject, dumpBody, objectStream } from './http-response.js';
+import { describeObject, dumpBody, objectStream, type ResponseHeaders } from './http-response.js';
 import type { S3BucketClient, S3RequestHeaders } from './s3/client.js';
 import type { ObjectInfo, ObjectStream, ReadOptions, Source } from './source.js';
 
@@ -33,6 +33,6 @@ export class S3Source implements Source {
 }
 
 /** S3 answers ranges for every object, whether or not it says `accept-ranges`. */
-function describe(headers: Parameters<typeof describeObject>[0]): ObjectInfo {
+function describe(headers: ResponseHeaders): ObjectInfo {
   return { ...describeObject(headers), acceptRanges: true };
 }
