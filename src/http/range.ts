@@ -13,8 +13,8 @@ export type RangeOutcome =
 export function resolveRange(header: string, size: number): RangeOutcome {
   const parsed = parseRange(size, wholeForLongSuffixes(header, size), { combine: true });
   if (parsed === -1) return { kind: 'unsatisfiable' };
-  if (parsed === -2 || parsed.type !== 'bytes' || parsed.length !== 1) return { kind: 'whole' };
-  const range = parsed[0];
+  const range =
+    parsed === -2 || parsed.type !== 'bytes' || parsed.length !== 1 ? undefined : parsed[0];
   if (range === undefined) return { kind: 'whole' };
   return { kind: 'partial', range: { start: range.start, end: range.end } };
 }
@@ -31,4 +31,19 @@ function wholeForLongSuffixes(header: string, size: number): string {
 
 export function contentRange(range: ByteRange, size: number): string {
   return `bytes ${range.start}-${range.end}/${size}`;
+}
+
+const CONTENT_RANGE = /^bytes (\d+)-(\d+)\/(\d+|\*)$/;
+
+/** Parses `bytes start-end/size` from a Content-Range header (RFC 9110 §14.4). */
+export function parseContentRange(
+  value: string | undefined,
+): { range: ByteRange; size: number | undefined } | undefined {
+  const match = value === undefined ? null : CONTENT_RANGE.exec(value.trim());
+  if (!match) return undefined;
+  const [, start = '', end = '', size = '*'] = match;
+  return {
+    range: { start: Number(start), end: Number(end) },
+    size: size === '*' ? undefined : Number(size),
+  };
 }

@@ -48,16 +48,3 @@ export interface Source {
   probe(signal: AbortSignal): Promise<void>;
   close(): Promise<void>;
 }
-
-/** Parses `bytes start-end/size` from a Content-Range header. */
-export function parseContentRange(
-  value: string | undefined,
-): { range: ByteRange; size: number | undefined } | undefined {
-  const match = value === undefined ? null : /^bytes (\d+)-(\d+)\/(\d+|\*)$/.exec(value.trim());
-  if (!match) return undefined;
-  const [, start, end, size] = match as unknown as [string, string, string, string];
-  return {
-    range: { start: Number(start), end: Number(end) },
-    size: size === '*' ? undefined : Number(size),
-  };
-}

@@ -1,13 +1,7 @@
 import { Agent, type Dispatcher } from 'undici';
 import { SourceError } from '../errors.js';
-import { networkFailure } from './network-errors.js';
-import {
-  type ObjectInfo,
-  type ObjectStream,
-  parseContentRange,
-  type ReadOptions,
-  type Source,
-} from './source.js';
+import { describeObject, dumpBody, objectStream, send } from './http-response.js';
+import type { ObjectInfo, ObjectStream, ReadOptions, Source } from './source.js';
 
 /** One pooled, keep-alive dispatcher for every upstream request of the process. */
 export function createUpstreamDispatcher(connectTimeoutMs: number): Dispatcher {
@@ -18,13 +12,6 @@ export function createUpstreamDispatcher(connectTimeoutMs: number): Dispatcher {
     headersTimeout: 0,
     bodyTimeout: 0,
   });
-}
-
-type Headers = Record<string, string | string[] | undefined>;
-
-function header(headers: Headers, name: string): string | undefined {
-  const value = headers[name];
-  return Array.isArray(value) ? value[0] : value;
 }
 
 /** An HTTP upstream: keys are paths below the base URL. */
@@ -43,8 +30,8 @@ export class UpstreamSource implements Source {
 
   async stat(key: string, signal: AbortSignal): Promise<ObjectInfo> {
     const response = await this.#request('HEAD', key, {}, signal);
-    await response.body.dump();
-    return describe(response.headers as Headers);
+    await dumpBody(response);
+    return describeObject(response.headers);
   }
 
   async read(key: string, options: ReadOptions): Promise<ObjectStream> {
@@ -53,31 +40,18 @@ export class UpstreamSource implements Source {
     if (range) headers.range = `bytes=${range.start}-${range.end}`;
     if (ifMatch !== undefined) headers['if-match'] = ifMatch;
     const response = await this.#request('GET', key, headers, signal);
-    const info = describe(response.headers as Headers);
-    const reported = parseContentRange(header(response.headers as Headers, 'content-range'));
-    if (response.statusCode === 206) {
-      if (!reported) {
-        await response.body.dump();
-        throw new SourceError('unavailable', 'upstream sent 206 without a content-range');
-      }
-      info.size = reported.size;
-    }
-    return { info, range: reported?.range, body: response.body };
+    return objectStream(response, describeObject(response.headers));
   }
 
   /** Reachable when the base URL answers at all: it need not serve anything itself. */
   async probe(signal: AbortSignal): Promise<void> {
-    try {
-      const response = await this.dispatcher.request({
-        origin: this.#origin,
-        path: this.#basePath || '/',
-        method: 'HEAD',
-        signal,
-      });
-      await response.body.dump();
-    } catch (error) {
-      throw networkFailure(error);
-    }
+    const response = await send(this.dispatcher, {
+      origin: this.#origin,
+      path: this.#basePath || '/',
+      method: 'HEAD',
+      signal,
+    });
+    await dumpBody(response);
   }
 
   async close(): Promise<void> {
@@ -90,22 +64,17 @@ export class UpstreamSource implements Source {
     headers: Record<string, string>,
     signal: AbortSignal,
   ): Promise<Dispatcher.ResponseData> {
-    let response: Dispatcher.ResponseData;
-    try {
-      response = await this.dispatcher.request({
-        origin: this.#origin,
-        path: this.#basePath + key,
-        method,
-        headers,
-        signal,
-      });
-    } catch (error) {
-      throw networkFailure(error);
-    }
+    const response = await send(this.dispatcher, {
+      origin: this.#origin,
+      path: this.#basePath + key,
+      method,
+      headers,
+      signal,
+    });
     const status = response.statusCode;
     if (status >= 200 && status < 300) return response;
     // Reading a short error body keeps the connection for the next request.
-    await response.body.dump().catch(() => {});
+    await dumpBody(response);
     throw statusFailure(status);
   }
 }
@@ -115,19 +84,4 @@ function statusFailure(status: number): SourceError {
   if (status === 412) return new SourceError('precondition-failed', 'upstream answered 412');
   const retryable = status >= 500 || status === 429;
   return new SourceError('unavailable', `upstream answered ${status}`, { retryable });
-}
-
-function describe(headers: Headers): ObjectInfo {
-  const length = header(headers, 'content-length');
-  const modified = header(headers, 'last-modified');
-  const lastModified = modified === undefined ? undefined : new Date(modified);
-  return {
-    size: length === undefined ? undefined : Number(length),
-    etag: header(headers, 'etag'),
-    lastModified:
-      lastModified === undefined || Number.isNaN(lastModified.getTime()) ? undefined : lastModified,
-    contentType: header(headers, 'content-type'),
-    cacheControl: header(headers, 'cache-control'),
-    acceptRanges: header(headers, 'accept-ranges')?.toLowerCase() === 'bytes',
-  };
 }

@@ -1,5 +1,5 @@
 /**
- * The HTTP semantics of the image route (spec §3, RFC 9110 §13-§14) as a table that every
+ * The HTTP semantics of the image route (RFC 9110 §13-§14) as a table that every
  * storage backend must pass unchanged: the gateway decides from the object's validators, so the
  * answer cannot depend on what the storage itself implements.
  */

@@ -1,55 +1,66 @@
-import { Readable } from 'node:stream';
-import {
-  GetObjectCommand,
-  HeadObjectCommand,
-  S3Client,
-  S3ServiceException,
-} from '@aws-sdk/client-s3';
-import { sdkStreamMixin } from '@smithy/util-stream';
-import { mockClient } from 'aws-sdk-client-mock';
 import type { FastifyInstance } from 'fastify';
+import { MockAgent } from 'undici';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { sha256 } from '../../dev/pattern.js';
 import { buildApp } from '../../src/app.js';
 import { loadSettings } from '../../src/settings.js';
 
-// In the original's style: the storage client is mocked, the route is exercised in-process.
-const chunk = Buffer.alloc(64 * 1024, 'x');
-const chunks = [chunk, chunk, chunk, chunk, chunk];
-const object = Buffer.concat(chunks);
+// In the original's style: the storage is mocked (undici's MockAgent in front of the S3 client's
+// requests), the route is exercised in-process.
+const ENDPOINT = 'http://s3.test:9000';
+const object = Buffer.alloc(5 * 64 * 1024, 'x');
 const etag = '"5d41402abc4b2a76b9719d911017c592"';
 const lastModified = new Date('2026-11-30T10:00:00Z');
+const SECRET = 'wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY';
 
-function storageError(status: number, name: string): S3ServiceException {
-  return new S3ServiceException({
-    name,
-    $fault: status >= 500 ? 'server' : 'client',
-    $metadata: { httpStatusCode: status },
-    message: `secret internals of ${name} at 10.0.0.7 with AKIDEXAMPLE`,
-  });
+function errorDocument(code: string): string {
+  return `<?xml version="1.0" encoding="UTF-8"?><Error><Code>${code}</Code><Message>secret internals of ${code} at 10.0.0.7 with AKIDEXAMPLE</Message></Error>`;
 }
 
-describe('image route with a mocked S3 client', () => {
-  const client = new S3Client({ region: 'us-east-1' });
-  const s3 = mockClient(client);
+describe('image route with a mocked S3 endpoint', () => {
+  let agent: MockAgent;
   let app: FastifyInstance;
 
   beforeEach(() => {
-    s3.reset();
-    app = buildApp(loadSettings({ STORAGE_BACKEND: 's3', LOG_LEVEL: 'silent' }), {
-      s3Client: client,
-    });
+    agent = new MockAgent();
+    agent.disableNetConnect();
+    app = buildApp(
+      loadSettings({
+        STORAGE_BACKEND: 's3',
+        LOG_LEVEL: 'silent',
+        AWS_ENDPOINT_URL: ENDPOINT,
+        AWS_ACCESS_KEY_ID: 'AKIDEXAMPLE',
+        AWS_SECRET_ACCESS_KEY: SECRET,
+      }),
+      { s3Dispatcher: agent },
+    );
   });
-  afterEach(() => app.close());
+  afterEach(async () => {
+    await app.close();
+    agent.assertNoPendingInterceptors();
+  });
 
-  it('streams the object with the documented headers', async () => {
-    s3.on(GetObjectCommand, { Bucket: 'images', Key: 'test/42/image.jpg' }).callsFake(() => ({
-      Body: sdkStreamMixin(Readable.from(chunks)),
-      ContentLength: object.length,
-      ETag: etag,
-      LastModified: lastModified,
-      ContentType: 'binary/octet-stream',
-    }));
+  const s3 = () => agent.get(ENDPOINT);
+
+  it('streams the object with the documented headers, from a signed path-style GET', async () => {
+    let seen: Record<string, string> = {};
+    s3()
+      .intercept({ path: '/images/test/42/image.jpg', method: 'GET' })
+      .reply((options) => {
+        seen = options.headers as Record<string, string>;
+        return {
+          statusCode: 200,
+          data: object,
+          responseOptions: {
+            headers: {
+              'content-length': String(object.length),
+              etag,
+              'last-modified': lastModified.toUTCString(),
+              'content-type': 'binary/octet-stream',
+            },
+          },
+        };
+      });
     const response = await app.inject({ method: 'GET', url: '/tasks/42/image' });
     expect(response.statusCode).toBe(200);
     expect(response.headers['content-type']).toBe('image/jpeg');
@@ -58,34 +69,47 @@ describe('image route with a mocked S3 client', () => {
     expect(response.headers['last-modified']).toBe(lastModified.toUTCString());
     expect(response.headers['accept-ranges']).toBe('bytes');
     expect(sha256(response.rawPayload)).toBe(sha256(object));
+    expect(seen.host).toBe('s3.test:9000');
+    expect(seen['x-amz-content-sha256']).toBe('UNSIGNED-PAYLOAD');
+    expect(seen.authorization).toMatch(
+      /^AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE\/\d{8}\/us-east-1\/s3\/aws4_request, SignedHeaders=host;x-amz-content-sha256;x-amz-date, Signature=[0-9a-f]{64}$/,
+    );
   });
 
   it('answers HEAD from HeadObject without opening the body', async () => {
-    s3.on(HeadObjectCommand).resolves({
-      ContentLength: object.length,
-      ETag: etag,
-      LastModified: lastModified,
-    });
+    s3()
+      .intercept({ path: '/images/test/42/image.jpg', method: 'HEAD' })
+      .reply(200, '', {
+        headers: {
+          'content-length': String(object.length),
+          etag,
+          'last-modified': lastModified.toUTCString(),
+        },
+      });
     const response = await app.inject({ method: 'HEAD', url: '/tasks/42/image' });
     expect(response.statusCode).toBe(200);
     expect(response.headers['content-length']).toBe(String(object.length));
     expect(response.headers.etag).toBe(etag);
     expect(response.rawPayload.length).toBe(0);
-    expect(s3.commandCalls(GetObjectCommand)).toHaveLength(0);
   });
 
-  it('asks storage for the range only', async () => {
-    s3.on(HeadObjectCommand).resolves({ ContentLength: object.length, ETag: etag });
-    s3.on(GetObjectCommand).callsFake((input: { Range?: string; IfMatch?: string }) => {
-      expect(input.Range).toBe('bytes=100-199');
-      expect(input.IfMatch).toBe(etag);
-      return {
-        Body: sdkStreamMixin(Readable.from([object.subarray(100, 200)])),
-        ContentLength: 100,
-        ContentRange: `bytes 100-199/${object.length}`,
-        ETag: etag,
-      };
-    });
+  it('asks storage for the range only, with If-Match on the ETag', async () => {
+    s3()
+      .intercept({ path: '/images/test/42/image.jpg', method: 'HEAD' })
+      .reply(200, '', { headers: { 'content-length': String(object.length), etag } });
+    s3()
+      .intercept({
+        path: '/images/test/42/image.jpg',
+        method: 'GET',
+        headers: { range: 'bytes=100-199', 'if-match': etag },
+      })
+      .reply(206, object.subarray(100, 200), {
+        headers: {
+          'content-length': '100',
+          'content-range': `bytes 100-199/${object.length}`,
+          etag,
+        },
+      });
     const response = await app.inject({
       url: '/tasks/42/image',
       headers: { range: 'bytes=100-199' },
@@ -99,11 +123,18 @@ describe('image route with a mocked S3 client', () => {
     [404, 'NoSuchKey', 404, 'Image not found'],
     [404, 'NoSuchBucket', 404, 'Image not found'],
     [403, 'AccessDenied', 502, 'Failed to get the image'],
+    [403, 'SignatureDoesNotMatch', 502, 'Failed to get the image'],
+    [403, 'InvalidAccessKeyId', 502, 'Failed to get the image'],
     [500, 'InternalError', 502, 'Failed to get the image'],
   ])(
-    'maps storage %i %s to %i without leaking the SDK message',
-    async (status, name, expected, detail) => {
-      s3.on(GetObjectCommand).rejects(storageError(status, name));
+    'maps storage %i %s to %i without leaking the storage message',
+    async (status, code, expected, detail) => {
+      // Retryable failures are asked three times (RETRY_ATTEMPTS=2).
+      const times = status >= 500 ? 3 : 1;
+      s3()
+        .intercept({ path: '/images/test/7/image.jpg', method: 'GET' })
+        .reply(status, errorDocument(code), { headers: { 'content-type': 'application/xml' } })
+        .times(times);
       const response = await app.inject({ url: '/tasks/7/image' });
       expect(response.statusCode).toBe(expected);
       expect(response.json()).toEqual({ detail });
@@ -123,6 +154,6 @@ describe('image route with a mocked S3 client', () => {
         },
       ],
     });
-    expect(s3.calls()).toHaveLength(0);
+    // No interceptor is set: a request to storage would fail the test with a MockNotMatchedError.
   });
 });
