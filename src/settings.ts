@@ -30,6 +30,8 @@ export interface S3Settings {
   readonly endpoint: string | undefined;
   readonly accessKeyId: string | undefined;
   readonly secretAccessKey: string | undefined;
+  /** Signed as `x-amz-security-token` with the static keys (temporary credentials). */
+  readonly sessionToken: string | undefined;
   readonly region: string;
   readonly tlsVerify: boolean;
   readonly forcePathStyle: boolean;
@@ -153,6 +155,7 @@ export function loadSettings(env: Env = process.env): Settings {
       endpoint,
       accessKeyId: optional(env, 'AWS_ACCESS_KEY_ID'),
       secretAccessKey: optional(env, 'AWS_SECRET_ACCESS_KEY'),
+      sessionToken: optional(env, 'AWS_SESSION_TOKEN'),
       region: text(env, 'AWS_REGION', 'us-east-1'),
       tlsVerify: boolean(env, 'AWS_TLS_VERIFY', true),
       forcePathStyle: boolean(env, 'S3_FORCE_PATH_STYLE', endpoint !== undefined),

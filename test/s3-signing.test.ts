@@ -45,6 +45,7 @@ function sourceWith(credentials: Credentials): S3Source {
     maxSockets: 4,
     accessKeyId: undefined,
     secretAccessKey: undefined,
+    sessionToken: undefined,
   };
   const address = bucketAddress(settings, BUCKET);
   return new S3Source(

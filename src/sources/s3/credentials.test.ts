@@ -102,18 +102,27 @@ describe('CachedCredentials', () => {
     expect(provider).toHaveBeenCalledTimes(1);
   });
 
-  it('uses the static keys of the settings when both are set', async () => {
-    const cache = credentialsFor({
+  it('uses the static keys of the settings when both are set, with their session token', async () => {
+    const settings = {
       endpoint: undefined,
       accessKeyId: 'AKID',
       secretAccessKey: 'SECRET',
+      sessionToken: undefined,
       region: 'us-east-1',
       tlsVerify: true,
       forcePathStyle: false,
       maxSockets: 1,
-    });
+    };
+    const cache = credentialsFor(settings);
     expect(await cache.get()).toEqual({ accessKeyId: 'AKID', secretAccessKey: 'SECRET' });
     cache.close();
+    const temporary = credentialsFor({ ...settings, sessionToken: 'TOKEN' });
+    expect(await temporary.get()).toEqual({
+      accessKeyId: 'AKID',
+      secretAccessKey: 'SECRET',
+      sessionToken: 'TOKEN',
+    });
+    temporary.close();
   });
 });
 
@@ -130,6 +139,7 @@ describe('credentialsFor without static keys', () => {
         endpoint: undefined,
         accessKeyId: undefined,
         secretAccessKey: undefined,
+        sessionToken: undefined,
         region: 'us-east-1',
         tlsVerify: true,
         forcePathStyle: false,

@@ -99,9 +99,9 @@ function expired(credentials: Credentials, now: number): boolean {
  * then.
  */
 export function credentialsFor(settings: S3Settings): CachedCredentials {
-  const { accessKeyId, secretAccessKey } = settings;
+  const { accessKeyId, secretAccessKey, sessionToken } = settings;
   if (accessKeyId !== undefined && secretAccessKey !== undefined) {
-    const keys: Credentials = { accessKeyId, secretAccessKey };
+    const keys: Credentials = { accessKeyId, secretAccessKey, sessionToken };
     return new CachedCredentials(async () => keys);
   }
   let chain: CredentialProvider | undefined;
