@@ -166,6 +166,21 @@ export function renderMarkdown(run: BenchRun): string {
     '',
     '![benchmark chart](benchmarks.svg)',
     '',
+    '## Running it',
+    '',
+    '```sh',
+    'npm run bench                          # everything, about 10 minutes on 2 cores; writes docs/benchmarks.{md,json,svg}',
+    'npm run bench:quick                    # BENCH_QUICK=1: a smoke run of a minute or two, first origin only',
+    'npm run bench -- --only \'nginx / stream\'  # targets whose "origin / path" matches (or BENCH_ONLY)',
+    '```',
+    '',
+    'A quick or filtered run writes to .tmp/bench/ unless `BENCH_OUT` names a directory.',
+    '`BENCH_WORKERS` sets the processes of the multi-process paths (default: the cores),',
+    '`BENCH_MAX_MINUTES` the limit after which the bench stops everything and fails (20, quick 6).',
+    'nginx-light is installed with scripts/lib/apt.sh when missing (without it the nginx origin and',
+    'the nginx proxy are left out and s3rver becomes the first origin); Ceph RGW is measured when',
+    '`radosgw` is installed (scripts/ceph-rgw.sh starts it on 127.0.0.1).',
+    '',
   );
   return out.join('\n');
 }

@@ -9,6 +9,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { chmod, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { buildBenchServers } from './build.js';
 import { renderChart } from './chart.js';
 import { loadConfig, MIB, objectSizes } from './config.js';
 import { evaluateGoals } from './goals.js';
@@ -72,24 +73,11 @@ function say(text: string): void {
   process.stderr.write(`${process.stderr.isTTY ? '\r\x1b[K' : ''}[bench ${clock()}] ${text}\n`);
 }
 
-/** dist/ for streamgate, and the bench's own servers to plain JS (no loader in their RSS). */
+/** dist/ for streamgate, and the bench's own servers. */
 function build(): void {
   say('building streamgate (npm run build) and the bench servers');
   execFileSync('npm', ['run', '--silent', 'build'], { stdio: 'inherit' });
-  const servers = ['bare-proxy.ts', 'tcp-relay.ts', 'naive.ts'].map((file) =>
-    path.join('bench', file),
-  );
-  execFileSync(
-    process.execPath,
-    [
-      'node_modules/typescript/bin/tsc',
-      ...servers,
-      ...['--outDir', BUILD_DIR, '--rootDir', 'bench', '--target', 'ES2023'],
-      ...['--module', 'NodeNext', '--moduleResolution', 'NodeNext', '--types', 'node'],
-      ...['--skipLibCheck', '--esModuleInterop'],
-    ],
-    { stdio: 'inherit' },
-  );
+  buildBenchServers(BUILD_DIR);
 }
 
 function machine(nginx: string | undefined): Machine {
@@ -158,28 +146,32 @@ async function measure(target: TargetResult, running: RunningPath, step: (s: str
   target.concurrent = await concurrentDownloads(running, config, step);
 }
 
-interface SlowReader {
-  target: TargetResult;
-  running: RunningPath;
-  root: number;
-}
-
-/** The slow readers of all streaming gateways at once: each gateway's tree is sampled alone. */
-async function slowReaders(readers: SlowReader[], origin: string): Promise<void> {
-  if (readers.length === 0) return;
+/**
+ * The slow readers, one per streaming gateway, all at once (they wait more than they work), each
+ * on a fresh instance so that its peak RSS is the slow read's alone, not an earlier workload's.
+ */
+async function slowReaders(
+  origin: Origin,
+  targets: { spec: PathSpec; target: TargetResult }[],
+  context: (scratch: string) => PathContext,
+): Promise<void> {
+  if (targets.length === 0) return;
   const { bytes, bytesPerSecond } = config.throttled;
-  progress(origin)(
-    `${readers.length} readers of ${bytes / MIB} MiB @ ${bytesPerSecond / MIB} MiB/s (${bytes / bytesPerSecond} s)`,
+  progress(origin.name)(
+    `${targets.length} fresh gateways, each read at ${bytesPerSecond / MIB} MiB/s for ${bytes / MIB} MiB (${bytes / bytesPerSecond} s)`,
   );
   await Promise.all(
-    readers.map(async ({ target, running, root }) => {
+    targets.map(async ({ spec, target }, index) => {
+      let running: RunningPath | undefined;
       try {
-        target.throttled = await throttledDownload(running, root, config);
+        running = own(await spec.start(origin, context(`slow-${index}`)));
+        if (running.root === undefined) throw new Error('no process to measure');
+        target.throttled = await throttledDownload(running, running.root, config);
       } catch (error) {
         target.error = `slow reader: ${errorText(error)}`;
         say(`${label(target.origin, target.path)} failed: ${target.error}`);
       } finally {
-        await release(running);
+        if (running) await release(running);
       }
     }),
   );
@@ -202,14 +194,15 @@ async function benchOrigin(
   );
   const origin = own(await plan.start(sizes, path.join(tempRoot, plan.name)));
   const results: TargetResult[] = [];
-  const readers: SlowReader[] = [];
+  const readers: { spec: PathSpec; target: TargetResult }[] = [];
+  const pathContextFor = (scratch: string): PathContext => ({
+    ...context,
+    sizes,
+    scratchDir: path.join(tempRoot, `${plan.name}-${scratch}`),
+  });
   for (const spec of specs) {
     const name = label(plan.name, spec.name);
-    const pathContext = {
-      ...context,
-      sizes,
-      scratchDir: path.join(tempRoot, `${plan.name}-${results.length}`),
-    };
+    const pathContext = pathContextFor(`path-${results.length}`);
     const reason = spec.unavailable?.(pathContext);
     if (reason) {
       notes.push(`${name}: not run, ${reason}.`);
@@ -221,10 +214,7 @@ async function benchOrigin(
     try {
       running = own(await spec.start(origin, pathContext));
       await measure(target, running, progress(name));
-      if (first && spec.throttled && running.root !== undefined) {
-        readers.push({ target, running, root: running.root });
-        running = undefined; // stopped once its slow reader is done
-      }
+      if (first && spec.throttled) readers.push({ spec, target });
     } catch (error) {
       target.error = errorText(error);
       say(`${name} failed: ${target.error}`);
@@ -232,7 +222,7 @@ async function benchOrigin(
       if (running) await release(running);
     }
   }
-  await slowReaders(readers, plan.name);
+  await slowReaders(origin, readers, pathContextFor);
   await release(origin);
   return results;
 }
@@ -271,7 +261,11 @@ async function main(): Promise<number> {
   for (const plan of plans) {
     if (plan.unavailable) notes.push(`origin ${plan.name}: not run, ${plan.unavailable}.`);
   }
-  let chosen = plans.filter((plan) => plan.unavailable === undefined);
+  let chosen = plans.filter(
+    (plan) =>
+      plan.unavailable === undefined &&
+      allPaths(config.workers).some((spec) => wanted(plan.name, spec)),
+  );
   if (config.quick && config.only === undefined) {
     chosen = chosen.slice(0, 1);
     notes.push(`quick run: only the first origin (${chosen[0]?.name}).`);
