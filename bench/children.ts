@@ -9,19 +9,19 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { request } from 'undici';
 
 const running = new Set<ChildProcess>();
+const STOP_GRACE_MS = 10_000;
 
-function signalGroup(child: ChildProcess, signal: NodeJS.Signals): void {
-  if (child.pid === undefined || child.exitCode !== null || child.signalCode !== null) return;
+function signal(target: number, name: NodeJS.Signals): void {
   try {
-    process.kill(-child.pid, signal);
+    process.kill(target, name);
   } catch {
-    // the group is already gone
+    // already gone
   }
 }
 
 // Last resort for paths that skip the orderly stop (an uncaught error, process.exit).
 process.on('exit', () => {
-  for (const child of running) signalGroup(child, 'SIGKILL');
+  for (const child of running) if (child.pid !== undefined) signal(-child.pid, 'SIGKILL');
 });
 
 /** A process started by the bench, owned until `stop()`. */
@@ -52,10 +52,13 @@ export function startChild(command: string, args: string[], env: NodeJS.ProcessE
     pid: child.pid,
     stderrTail: () => stderr.trim(),
     hasExited: () => !running.has(child),
+    // SIGTERM to the leader (a cluster primary or nginx master stops its own workers), then
+    // SIGKILL to whatever of its group is left, at once or after the grace period.
     async stop() {
-      signalGroup(child, 'SIGTERM');
-      const killed = sleep(5000).then(() => signalGroup(child, 'SIGKILL'));
-      await Promise.race([exited, killed]);
+      const pid = child.pid as number;
+      if (running.has(child)) signal(pid, 'SIGTERM');
+      await Promise.race([exited, sleep(STOP_GRACE_MS, undefined, { ref: false })]);
+      signal(-pid, 'SIGKILL');
       await exited;
     },
   };
@@ -78,8 +81,8 @@ export function freePort(): Promise<number> {
 }
 
 /**
- * Polls `url` with HEAD until its status is accepted (by default: anything below 500), or fails
- * with the child's stderr when the child exits or time runs out.
+ * Polls `url` with GET (a presigned URL is valid for GET only) until its status is accepted (by
+ * default: anything below 500), or fails with the child's stderr when it exits or time runs out.
  */
 export async function waitForHttp(
   url: string,
@@ -93,7 +96,7 @@ export async function waitForHttp(
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline && !child.hasExited()) {
     try {
-      const { statusCode, body } = await request(url, { method: 'HEAD', headers });
+      const { statusCode, body } = await request(url, { headers });
       await body.dump();
       if (accept(statusCode)) return;
     } catch {

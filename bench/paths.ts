@@ -64,7 +64,8 @@ async function originPaths(origin: Origin, sizes: number[]): Promise<Map<number,
           hostname: endpoint.hostname,
           port: Number(endpoint.port),
           path: objectPath,
-          headers: { host: endpoint.host },
+          // Query-string auth always covers an unsigned payload (RGW refuses any other hash).
+          headers: { host: endpoint.host, 'x-amz-content-sha256': 'UNSIGNED-PAYLOAD' },
         },
         { expiresIn: 3600 },
       );

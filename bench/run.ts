@@ -192,7 +192,14 @@ async function benchOrigin(
   say(
     `origin ${plan.name}: creating ${sizes.length} objects, up to ${(sizes.at(-1) as number) / MIB} MiB`,
   );
-  const origin = own(await plan.start(sizes, path.join(tempRoot, plan.name)));
+  let origin: Origin;
+  try {
+    origin = own(await plan.start(sizes, path.join(tempRoot, plan.name)));
+  } catch (error) {
+    notes.push(`origin ${plan.name}: could not start (${errorText(error).split('\n')[0]}).`);
+    say(`origin ${plan.name} could not start: ${errorText(error)}`);
+    return [];
+  }
   const results: TargetResult[] = [];
   const readers: { spec: PathSpec; target: TargetResult }[] = [];
   const pathContextFor = (scratch: string): PathContext => ({
@@ -225,6 +232,17 @@ async function benchOrigin(
   await slowReaders(origin, readers, pathContextFor);
   await release(origin);
   return results;
+}
+
+/** A build of streamgate that ignores WORKERS runs one process: say so beside its figures. */
+function singleProcessNotes(targets: TargetResult[]): string[] {
+  const many = `streamgate (WORKERS=${config.workers})`;
+  return targets
+    .filter((target) => config.workers > 1 && target.path === many && target.processes === 1)
+    .map(
+      (target) =>
+        `${label(target.origin, target.path)} ran as 1 process: this build of streamgate ignores WORKERS.`,
+    );
 }
 
 function outputDirectory(): string {
@@ -282,6 +300,7 @@ async function main(): Promise<number> {
     targets.push(...(await benchOrigin(plan, plan.name === first, context, tempRoot, notes)));
   }
   await cleanUp();
+  notes.push(...singleProcessNotes(targets));
   const partial = { quick: config.quick, filter: config.only?.source, machine: machine(nginx) };
   const run = { ...partial, plan: planOf(first), notes, targets };
   const elapsedS = (performance.now() - startedAt) / 1000;
