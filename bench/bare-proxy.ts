@@ -1,49 +1,50 @@
 /**
- * The reference for small-object speed: a bare `node:http` server that signs one S3 GET with
- * SigV4 (src/sources/s3/sigv4.ts) and relays the answer from an undici Pool, with no framework,
- * no Range or conditional logic, no retries and no timeouts. Env: S3_ENDPOINT, S3_BUCKET, S3_KEY,
- * AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY; prints `listening <port>`.
+ * The least a Node S3 gateway must do: `node:http`, one undici Pool to ORIGIN_URL, SigV4 with
+ * @smithy/signature-v4, the body piped through. GET/HEAD /{bucket}/{key} is relayed as is.
+ * Configured by PORT, ORIGIN_URL, AWS_REGION, AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, WORKERS.
  */
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { createServer } from 'node:http';
 import { pipeline } from 'node:stream';
+import { Hash } from '@smithy/hash-node';
+import { SignatureV4 } from '@smithy/signature-v4';
 import { Pool } from 'undici';
-import { encodeKeyPath, SigV4Signer, UNSIGNED_PAYLOAD } from '../src/sources/s3/sigv4.js';
+import { runWorkers } from './cluster.js';
 
-const env = (name: string) => process.env[name] ?? '';
-const endpoint = new URL(env('S3_ENDPOINT'));
-const pool = new Pool(endpoint.origin, { connections: 50, headersTimeout: 0, bodyTimeout: 0 });
-const signer = new SigV4Signer('us-east-1', 's3');
-const credentials = {
-  accessKeyId: env('AWS_ACCESS_KEY_ID'),
-  secretAccessKey: env('AWS_SECRET_ACCESS_KEY'),
-};
-const path = `/${env('S3_BUCKET')}/${encodeKeyPath(env('S3_KEY'))}`;
+const origin = new URL(process.env.ORIGIN_URL ?? 'http://127.0.0.1:9000');
+const RELAYED = ['content-length', 'content-range', 'content-type', 'etag', 'last-modified'];
 
-const server = http.createServer(async (request, response) => {
-  try {
-    const headers = { host: endpoint.host, 'x-amz-content-sha256': UNSIGNED_PAYLOAD };
-    const signature = signer.sign(
-      { method: 'GET', path, headers, payloadHash: UNSIGNED_PAYLOAD },
-      credentials,
-      new Date(),
-    );
-    const answer = await pool.request({
-      path,
-      method: 'GET',
-      headers: { ...headers, ...signature },
-    });
-    response.writeHead(answer.statusCode, {
-      'content-type': 'image/jpeg',
-      'content-length': String(answer.headers['content-length']),
-      etag: String(answer.headers.etag),
-    });
-    pipeline(answer.body, response, () => {});
-  } catch {
-    response.destroy();
-  }
-  request.resume();
-});
-server.listen(0, '127.0.0.1', () => {
-  console.log(`listening ${(server.address() as AddressInfo).port}`);
+runWorkers(() => {
+  const pool = new Pool(origin.origin, { connections: 50 });
+  const signer = new SignatureV4({
+    service: 's3',
+    region: process.env.AWS_REGION ?? 'us-east-1',
+    credentials: {
+      accessKeyId: process.env.AWS_ACCESS_KEY_ID ?? '',
+      secretAccessKey: process.env.AWS_SECRET_ACCESS_KEY ?? '',
+    },
+    sha256: Hash.bind(null, 'sha256'),
+  });
+  createServer(async (req, res) => {
+    const method = req.method === 'HEAD' ? 'HEAD' : 'GET';
+    const path = (req.url ?? '/').split('?')[0] as string;
+    const headers: Record<string, string> = {
+      host: origin.host,
+      'x-amz-content-sha256': 'UNSIGNED-PAYLOAD',
+    };
+    if (req.headers.range) headers.range = req.headers.range;
+    try {
+      const request = { method, protocol: 'http:', hostname: origin.hostname, path, headers };
+      const signed = await signer.sign({ ...request, port: Number(origin.port) });
+      const answer = await pool.request({ method, path, headers: signed.headers });
+      for (const name of RELAYED) {
+        const value = answer.headers[name];
+        if (value !== undefined) res.setHeader(name, value);
+      }
+      res.writeHead(answer.statusCode);
+      pipeline(answer.body, res, () => {});
+    } catch {
+      if (!res.headersSent) res.writeHead(502);
+      res.end();
+    }
+  }).listen(Number(process.env.PORT ?? 0), '127.0.0.1');
 });

@@ -1,23 +1,24 @@
 /**
  * The baseline the benchmark compares against: the original service's image route ported
  * naively, buffering the whole object before answering (what `await Body.transformToByteArray()`
- * does). Configured like the gateway: AWS_ENDPOINT_URL, S3_IMAGE_BUCKET, PORT.
+ * does). Configured like the gateway: AWS_ENDPOINT_URL, AWS_REGION, AWS_ACCESS_KEY_ID,
+ * AWS_SECRET_ACCESS_KEY, S3_IMAGE_BUCKET, IMAGE_KEY_TEMPLATE, PORT.
  */
 import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import Fastify from 'fastify';
 
-const client = new S3Client({
-  endpoint: process.env.AWS_ENDPOINT_URL,
-  region: 'us-east-1',
-  forcePathStyle: true,
-  credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' },
-});
+// Region and credentials come from the environment, through the SDK's default chain.
+const client = new S3Client({ endpoint: process.env.AWS_ENDPOINT_URL, forcePathStyle: true });
 const bucket = process.env.S3_IMAGE_BUCKET ?? 'images';
+const keyTemplate = process.env.IMAGE_KEY_TEMPLATE ?? 'test/{task_id}/image.jpg';
 const app = Fastify();
 
 app.get<{ Params: { id: string } }>('/tasks/:id/image', async (request, reply) => {
   const object = await client.send(
-    new GetObjectCommand({ Bucket: bucket, Key: `test/${request.params.id}/image.jpg` }),
+    new GetObjectCommand({
+      Bucket: bucket,
+      Key: keyTemplate.replace('{task_id}', request.params.id),
+    }),
   );
   const body = Buffer.from(
     await (object.Body as { transformToByteArray(): Promise<Uint8Array> }).transformToByteArray(),

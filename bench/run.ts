@@ -1,170 +1,317 @@
 /**
- * npm run bench — speed and memory, side by side in one run, on loopback:
- * the gateway beside a direct download from the same source and beside a naive buffered
- * implementation. Medians of sequential downloads, then peak RSS under concurrent downloads.
- * Results vary with the machine's load: compare the ratios within one run, not across runs.
+ * npm run bench: every path to every origin in one run on 127.0.0.1, figures side by side, written
+ * to docs/benchmarks.{md,json,svg} (a quick or filtered run writes to .tmp/bench unless BENCH_OUT
+ * says where). BENCH_QUICK=1 for a smoke run; --only <regex> (or BENCH_ONLY) for some targets.
+ * Each path is started, measured and stopped in turn; the slow 1 GiB readers of the streaming
+ * gateways run together at the end of the first origin, since they wait more than they work.
  */
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
-import { request } from 'undici';
-import { patternSha256, patternStream } from '../dev/pattern.js';
-import { S3_ACCESS_KEY_ID, S3_SECRET_ACCESS_KEY, startLocalS3 } from '../dev/s3-server.js';
-import { startLocalUpstream } from '../dev/upstream-server.js';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { chmod, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { buildBenchServers } from './build.js';
+import { renderChart } from './chart.js';
+import { loadConfig, MIB, objectSizes } from './config.js';
+import { evaluateGoals } from './goals.js';
+import { ensureNginx } from './nginx.js';
+import { type Origin, startCephOrigin, startNginxOrigin, startS3rverOrigin } from './origins.js';
+import { allPaths, type PathContext, type PathSpec, type RunningPath } from './paths.js';
+import { renderMarkdown } from './report.js';
+import type { BenchRun, Machine, TargetResult } from './results.js';
+import {
+  concurrentDownloads,
+  idleRss,
+  singleDownloads,
+  smallRequests,
+  throttledDownload,
+} from './workloads.js';
 
-const MIB = 1024 * 1024;
-const SMALL = 10 * MIB;
-const LARGE = 100 * MIB;
-const RUNS = Number(process.env.BENCH_RUNS ?? 15);
-const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 8);
+const config = loadConfig();
+const startedAt = performance.now();
+const BUILD_DIR = path.resolve('.tmp/bench-build');
 
-interface Target {
+/** Everything started and not yet stopped; stopped newest first on every way out. */
+const owned = new Set<{ stop(): Promise<void> }>();
+function own<T extends { stop(): Promise<void> }>(thing: T): T {
+  owned.add(thing);
+  return thing;
+}
+async function release(thing: { stop(): Promise<void> }): Promise<void> {
+  owned.delete(thing);
+  await thing.stop();
+}
+async function cleanUp(): Promise<void> {
+  for (const thing of [...owned].reverse()) {
+    await release(thing).catch((error: unknown) => say(`cleanup: ${String(error)}`));
+  }
+}
+
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, () => {
+    process.stderr.write(`\n${signal}: stopping everything the bench started\n`);
+    cleanUp().finally(() => process.exit(130));
+  });
+}
+// The run is bounded: a gateway that stalls must not hold the bench (and CI) forever.
+const limitMinutes = Number(process.env.BENCH_MAX_MINUTES ?? (config.quick ? 6 : 20));
+setTimeout(() => {
+  process.stderr.write(`\nbench: over ${limitMinutes} minutes, giving up\n`);
+  cleanUp().finally(() => process.exit(1));
+}, limitMinutes * 60_000).unref();
+
+function clock(): string {
+  const seconds = Math.floor((performance.now() - startedAt) / 1000);
+  return `${String(Math.floor(seconds / 60)).padStart(2, '0')}:${String(seconds % 60).padStart(2, '0')}`;
+}
+function progress(label: string): (step: string) => void {
+  return (step) => {
+    const line = `[bench ${clock()}] ${label}: ${step}`;
+    process.stderr.write(process.stderr.isTTY ? `\r\x1b[K${line}` : `${line}\n`);
+  };
+}
+function say(text: string): void {
+  process.stderr.write(`${process.stderr.isTTY ? '\r\x1b[K' : ''}[bench ${clock()}] ${text}\n`);
+}
+
+/** dist/ for streamgate, and the bench's own servers. */
+function build(): void {
+  say('building streamgate (npm run build) and the bench servers');
+  execFileSync('npm', ['run', '--silent', 'build'], { stdio: 'inherit' });
+  buildBenchServers(BUILD_DIR);
+}
+
+function machine(nginx: string | undefined): Machine {
+  // nginx -v writes its version to stderr.
+  const nginxVersion =
+    nginx && /nginx\/(\S+)/.exec(spawnSync(nginx, ['-v'], { encoding: 'utf8' }).stderr);
+  return {
+    cpuModel: os.cpus()[0]?.model.trim() ?? 'unknown CPU',
+    cores: os.availableParallelism(),
+    memoryGiB: os.totalmem() / 1024 ** 3,
+    node: process.version,
+    kernel: os.release(),
+    nginx: nginxVersion ? nginxVersion[1] : undefined,
+    date: `${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC`,
+  };
+}
+
+function commandExists(name: string): boolean {
+  return spawnSync('sh', ['-c', `command -v ${name}`], { stdio: 'ignore' }).status === 0;
+}
+
+function errorText(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+interface OriginPlan {
   name: string;
-  url: (size: number) => string;
-  process?: ChildProcess;
+  unavailable: string | undefined;
+  start(sizes: number[], directory: string): Promise<Origin>;
 }
 
-/** Starts a child that prints its URL; resolves with the base URL. */
-function startChild(
-  command: string,
-  args: string[],
-  env: Record<string, string>,
-): Promise<{ base: string; child: ChildProcess }> {
-  const child = spawn(command, args, {
-    env: { ...process.env, HOST: '127.0.0.1', PORT: '0', LOG_LEVEL: 'info', ...env },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  return new Promise((resolve, reject) => {
-    let seen = '';
-    child.stdout?.on('data', (chunk: Buffer) => {
-      seen += chunk.toString();
-      const match = /listening (?:at http:\/\/127\.0\.0\.1:)?(\d+)/i.exec(seen);
-      if (match) resolve({ base: `http://127.0.0.1:${match[1]}`, child });
-    });
-    child.once('exit', (code) => reject(new Error(`${args.join(' ')} exited with ${code}`)));
-  });
+function originPlans(nginx: string | undefined): OriginPlan[] {
+  return [
+    {
+      name: 'nginx',
+      unavailable: nginx ? undefined : 'nginx-light could not be installed',
+      start: (sizes, directory) =>
+        startNginxOrigin(nginx as string, directory, config.workers, sizes),
+    },
+    { name: 's3rver', unavailable: undefined, start: (sizes) => startS3rverOrigin(sizes) },
+    {
+      name: 'ceph-rgw',
+      unavailable: commandExists('radosgw')
+        ? undefined
+        : 'radosgw is not installed (Debian radosgw ceph-mon ceph-osd ceph-common; scripts/ceph-rgw.sh runs it)',
+      start: (sizes, directory) => startCephOrigin(directory, sizes),
+    },
+  ];
 }
 
-/** Downloads a URL, returns milliseconds and the body's sha256 (hashing only when asked). */
-async function download(
-  url: string,
-  hash: boolean,
-): Promise<{ ms: number; sha: string; bytes: number }> {
-  const started = performance.now();
-  const { statusCode, body } = await request(url);
-  if (statusCode !== 200) throw new Error(`${url}: ${statusCode}`);
-  const digest = hash ? createHash('sha256') : undefined;
-  let bytes = 0;
-  for await (const chunk of body) {
-    bytes += (chunk as Buffer).length;
-    digest?.update(chunk as Buffer);
+const label = (origin: string, path: string) => `${origin} / ${path}`;
+const wanted = (origin: string, spec: PathSpec) =>
+  config.only === undefined || config.only.test(label(origin, spec.name));
+
+/** Every workload but the slow reader, in order; what was measured stays when one fails. */
+async function measure(target: TargetResult, running: RunningPath, step: (s: string) => void) {
+  const idle = await idleRss(running, config);
+  if (idle) {
+    target.processes = idle.processes;
+    target.idleRssMiB = idle.totalMiB;
   }
-  return { ms: performance.now() - started, sha: digest?.digest('hex') ?? '', bytes };
-}
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const middle = Math.floor(sorted.length / 2);
-  return sorted.length % 2
-    ? (sorted[middle] as number)
-    : ((sorted[middle - 1] as number) + (sorted[middle] as number)) / 2;
-}
-
-function peakRssMiB(child: ChildProcess | undefined): string {
-  if (!child?.pid) return '-';
-  const status = readFileSync(`/proc/${child.pid}/status`, 'utf8');
-  const kib = Number(/VmHWM:\s+(\d+)/.exec(status)?.[1]);
-  return (kib / 1024).toFixed(0);
-}
-
-const [s3, upstream] = await Promise.all([startLocalS3(['images']), startLocalUpstream()]);
-await s3.put('images', 'test/1/image.jpg', patternStream(0, SMALL), SMALL);
-await s3.put('images', 'test/2/image.jpg', patternStream(0, LARGE), LARGE);
-
-execFileSync('npm', ['run', '--silent', 'build'], { stdio: 'inherit' });
-const s3Env = {
-  STORAGE_BACKEND: 's3',
-  AWS_ENDPOINT_URL: s3.endpoint,
-  AWS_ACCESS_KEY_ID: S3_ACCESS_KEY_ID,
-  AWS_SECRET_ACCESS_KEY: S3_SECRET_ACCESS_KEY,
-  UPSTREAM_BASE_URL: upstream.baseUrl,
-  UPSTREAM_PATH_TEMPLATE: '/range/{size}',
-  AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
-};
-const gateway = await startChild(process.execPath, ['dist/main.js'], s3Env);
-const naive = await startChild(process.execPath, ['--import', 'tsx', 'bench/naive.ts'], s3Env);
-const id = (size: number) => (size === SMALL ? 1 : 2);
-
-const targets: Target[] = [
-  { name: 'S3 direct (s3rver)', url: (size) => `${s3.endpoint}/images/test/${id(size)}/image.jpg` },
-  {
-    name: 'S3 via streamgate',
-    url: (size) => `${gateway.base}/tasks/${id(size)}/image`,
-    process: gateway.child,
-  },
-  {
-    name: 'S3 via naive buffered port',
-    url: (size) => `${naive.base}/tasks/${id(size)}/image`,
-    process: naive.child,
-  },
-  { name: 'upstream direct', url: (size) => `${upstream.baseUrl}/range/${size}` },
-  {
-    name: 'upstream via streamgate',
-    url: (size) => `${gateway.base}/tasks/1/bytes/${size}`,
-    process: gateway.child,
-  },
-];
-
-const expected = { [SMALL]: patternSha256(0, SMALL), [LARGE]: patternSha256(0, LARGE) };
-const rows: string[][] = [];
-const directMs = new Map<string, number>();
-for (const target of targets) {
-  for (const size of [SMALL, LARGE]) {
-    const check = await download(target.url(size), true);
-    if (check.sha !== expected[size]) throw new Error(`${target.name}: wrong bytes for ${size}`);
+  target.small = await smallRequests(running, config, step);
+  for (const bytes of config.single.bytes) {
+    target.single.push(await singleDownloads(running, bytes, config, step));
   }
-  const times: number[] = [];
-  for (let i = 0; i < RUNS; i++) times.push((await download(target.url(SMALL), false)).ms);
-  const ms = median(times);
-  const family = target.name.split(' ')[0] as string;
-  if (target.name.includes('direct')) directMs.set(family, ms);
-  const concurrentStarted = performance.now();
-  await Promise.all(Array.from({ length: CONCURRENCY }, () => download(target.url(LARGE), false)));
-  const concurrentS = (performance.now() - concurrentStarted) / 1000;
-  rows.push([
-    target.name,
-    ms.toFixed(1),
-    (SMALL / MIB / (ms / 1000)).toFixed(0),
-    (ms / (directMs.get(family) ?? ms)).toFixed(2),
-    ((CONCURRENCY * LARGE) / MIB / concurrentS).toFixed(0),
-    peakRssMiB(target.process),
-  ]);
+  target.concurrent = await concurrentDownloads(running, config, step);
 }
 
-const header = [
-  'target',
-  '10 MiB median ms',
-  'MiB/s',
-  'x direct',
-  `${CONCURRENCY}x100 MiB MiB/s`,
-  'peak RSS MiB',
-];
-const widths = header.map((h, i) =>
-  Math.max(h.length, ...rows.map((r) => (r[i] as string).length)),
-);
-const line = (cells: string[]) =>
-  `| ${cells.map((c, i) => c.padEnd(widths[i] as number)).join(' | ')} |`;
-process.stdout.write(
-  `\n${RUNS} sequential downloads each, then ${CONCURRENCY} concurrent; node ${process.version}\n`,
-);
-process.stdout.write(
-  `${[line(header), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)].join('\n')}\n`,
-);
-process.stdout.write(
-  '(peak RSS of the streamgate process is its high-water mark over the whole run)\n',
-);
+/**
+ * The slow readers, one per streaming gateway, all at once (they wait more than they work), each
+ * on a fresh instance so that its peak RSS is the slow read's alone, not an earlier workload's.
+ */
+async function slowReaders(
+  origin: Origin,
+  targets: { spec: PathSpec; target: TargetResult }[],
+  context: (scratch: string) => PathContext,
+): Promise<void> {
+  if (targets.length === 0) return;
+  const { bytes, bytesPerSecond } = config.throttled;
+  progress(origin.name)(
+    `${targets.length} fresh gateways, each read at ${bytesPerSecond / MIB} MiB/s for ${bytes / MIB} MiB (${bytes / bytesPerSecond} s)`,
+  );
+  await Promise.all(
+    targets.map(async ({ spec, target }, index) => {
+      let running: RunningPath | undefined;
+      try {
+        running = own(await spec.start(origin, context(`slow-${index}`)));
+        if (running.root === undefined) throw new Error('no process to measure');
+        target.throttled = await throttledDownload(running, running.root, config);
+      } catch (error) {
+        target.error = `slow reader: ${errorText(error)}`;
+        say(`${label(target.origin, target.path)} failed: ${target.error}`);
+      } finally {
+        if (running) await release(running);
+      }
+    }),
+  );
+}
 
-gateway.child.kill('SIGTERM');
-naive.child.kill('SIGTERM');
-await Promise.all([s3.stop(), upstream.stop()]);
-process.exit(0);
+/** Starts the origin, then each wanted path in turn; the first origin also gets slow readers. */
+async function benchOrigin(
+  plan: OriginPlan,
+  first: boolean,
+  context: Omit<PathContext, 'sizes' | 'scratchDir'>,
+  tempRoot: string,
+  notes: string[],
+): Promise<TargetResult[]> {
+  const specs = allPaths(config.workers).filter((spec) => wanted(plan.name, spec));
+  if (specs.length === 0) return [];
+  const sizes = [...objectSizes(config), ...(first ? [config.throttled.bytes] : [])];
+  sizes.sort((a, b) => a - b);
+  say(
+    `origin ${plan.name}: creating ${sizes.length} objects, up to ${(sizes.at(-1) as number) / MIB} MiB`,
+  );
+  let origin: Origin;
+  try {
+    origin = own(await plan.start(sizes, path.join(tempRoot, plan.name)));
+  } catch (error) {
+    notes.push(`origin ${plan.name}: could not start (${errorText(error).split('\n')[0]}).`);
+    say(`origin ${plan.name} could not start: ${errorText(error)}`);
+    return [];
+  }
+  const results: TargetResult[] = [];
+  const readers: { spec: PathSpec; target: TargetResult }[] = [];
+  const pathContextFor = (scratch: string): PathContext => ({
+    ...context,
+    sizes,
+    scratchDir: path.join(tempRoot, `${plan.name}-${scratch}`),
+  });
+  for (const spec of specs) {
+    const name = label(plan.name, spec.name);
+    const pathContext = pathContextFor(`path-${results.length}`);
+    const reason = spec.unavailable?.(pathContext);
+    if (reason) {
+      notes.push(`${name}: not run, ${reason}.`);
+      continue;
+    }
+    const target: TargetResult = { origin: plan.name, path: spec.name, single: [] };
+    results.push(target);
+    let running: RunningPath | undefined;
+    try {
+      running = own(await spec.start(origin, pathContext));
+      await measure(target, running, progress(name));
+      if (first && spec.throttled) readers.push({ spec, target });
+    } catch (error) {
+      target.error = errorText(error);
+      say(`${name} failed: ${target.error}`);
+    } finally {
+      if (running) await release(running);
+    }
+  }
+  await slowReaders(origin, readers, pathContextFor);
+  await release(origin);
+  return results;
+}
+
+/** A build of streamgate that ignores WORKERS runs one process: say so beside its figures. */
+function singleProcessNotes(targets: TargetResult[]): string[] {
+  const many = `streamgate (WORKERS=${config.workers})`;
+  return targets
+    .filter((target) => config.workers > 1 && target.path === many && target.processes === 1)
+    .map(
+      (target) =>
+        `${label(target.origin, target.path)} ran as 1 process: this build of streamgate ignores WORKERS.`,
+    );
+}
+
+function outputDirectory(): string {
+  if (process.env.BENCH_OUT) return process.env.BENCH_OUT;
+  return config.quick || config.only ? '.tmp/bench' : 'docs';
+}
+
+function planOf(firstOrigin: string | undefined): BenchRun['plan'] {
+  return {
+    workers: config.workers,
+    small: config.small,
+    singleRuns: config.single.runs,
+    concurrent: config.concurrent,
+    throttled: { ...config.throttled, origin: firstOrigin },
+  };
+}
+
+async function writeResults(run: BenchRun): Promise<void> {
+  const directory = outputDirectory();
+  await mkdir(directory, { recursive: true });
+  const markdown = renderMarkdown(run);
+  await writeFile(path.join(directory, 'benchmarks.md'), markdown);
+  await writeFile(path.join(directory, 'benchmarks.json'), `${JSON.stringify(run, null, 2)}\n`);
+  await writeFile(path.join(directory, 'benchmarks.svg'), await renderChart(run));
+  process.stdout.write(`${markdown}\n`);
+  say(`written to ${directory}/benchmarks.{md,json,svg}`);
+}
+
+async function main(): Promise<number> {
+  build();
+  const nginx = ensureNginx();
+  const notes: string[] = [];
+  const plans = originPlans(nginx);
+  for (const plan of plans) {
+    if (plan.unavailable) notes.push(`origin ${plan.name}: not run, ${plan.unavailable}.`);
+  }
+  let chosen = plans.filter(
+    (plan) =>
+      plan.unavailable === undefined &&
+      allPaths(config.workers).some((spec) => wanted(plan.name, spec)),
+  );
+  if (config.quick && config.only === undefined) {
+    chosen = chosen.slice(0, 1);
+    notes.push(`quick run: only the first origin (${chosen[0]?.name}).`);
+  }
+  for (const note of notes) say(note);
+  const tempRoot = await mkdtemp(path.join(os.tmpdir(), 'streamgate-bench-'));
+  // nginx workers run as an unprivileged user when the bench runs as root: they must read it.
+  await chmod(tempRoot, 0o755);
+  own({ stop: () => rm(tempRoot, { recursive: true, force: true }) });
+  const context = { workers: config.workers, buildDir: BUILD_DIR, nginx };
+  const targets: TargetResult[] = [];
+  const first = chosen[0]?.name;
+  for (const plan of chosen) {
+    targets.push(...(await benchOrigin(plan, plan.name === first, context, tempRoot, notes)));
+  }
+  await cleanUp();
+  notes.push(...singleProcessNotes(targets));
+  const partial = { quick: config.quick, filter: config.only?.source, machine: machine(nginx) };
+  const run = { ...partial, plan: planOf(first), notes, targets };
+  const elapsedS = (performance.now() - startedAt) / 1000;
+  await writeResults({ ...run, goals: evaluateGoals(run), elapsedS });
+  return targets.some((target) => target.error) ? 1 : 0;
+}
+
+main().then(
+  (code) => process.exit(code),
+  (error: unknown) => {
+    say(`bench failed: ${errorText(error)}`);
+    cleanUp().finally(() => process.exit(1));
+  },
+);

@@ -1,0 +1,108 @@
+/**
+ * The figures the README quotes, each against its goal: streamgate beside the bare Node proxy
+ * (the least a Node S3 gateway does) and the raw TCP relay (the floor for any Node gateway),
+ * and its memory. A figure that could not be measured is a miss, never left out.
+ */
+import type { BenchRun, Goal, TargetResult } from './results.js';
+
+const MIB = 1024 * 1024;
+
+function find(targets: TargetResult[], origin: string, path: string): TargetResult | undefined {
+  return targets.find((target) => target.origin === origin && target.path === path);
+}
+
+function medianMs(target: TargetResult | undefined, bytes: number): number | undefined {
+  return target?.single.find((single) => single.bytes === bytes)?.ms.median;
+}
+
+function ratio(a: number | undefined, b: number | undefined): number | undefined {
+  return a === undefined || b === undefined || b === 0 ? undefined : a / b;
+}
+
+function goal(
+  origin: string,
+  name: string,
+  value: number | undefined,
+  unit: Goal['unit'],
+  comparison: Goal['comparison'],
+  target: number,
+): Goal {
+  const pass =
+    value !== undefined &&
+    (comparison === '>='
+      ? value >= target
+      : comparison === '<='
+        ? value <= target
+        : value < target);
+  return { origin, name, value, unit, comparison, target, pass };
+}
+
+/** Every goal of every origin that streamgate was measured against. */
+export function evaluateGoals(run: Omit<BenchRun, 'goals' | 'elapsedS'>): Goal[] {
+  const { workers, concurrent, throttled } = run.plan;
+  const many = `streamgate (WORKERS=${workers})`;
+  const gateways = workers > 1 ? [many, 'streamgate (WORKERS=1)'] : [many];
+  const origins = [...new Set(run.targets.map((target) => target.origin))];
+  return origins.flatMap((origin) => {
+    const at = (path: string) => find(run.targets, origin, path);
+    const streamgate = at(many);
+    if (streamgate === undefined) return [];
+    const relay = at('raw TCP relay');
+    const bare = at('bare Node proxy');
+    const goals = [
+      goal(
+        origin,
+        `16 KiB req/s: ${many} / bare Node proxy (${workers} processes)`,
+        ratio(streamgate.small?.reqPerS, bare?.small?.reqPerS),
+        'x',
+        '>=',
+        0.8,
+      ),
+      goal(
+        origin,
+        `100 MiB download time: ${many} / raw TCP relay`,
+        ratio(medianMs(streamgate, 100 * MIB), medianMs(relay, 100 * MIB)),
+        'x',
+        '<=',
+        1.15,
+      ),
+      goal(
+        origin,
+        `10 MiB download time: ${many} / raw TCP relay`,
+        ratio(medianMs(streamgate, 10 * MIB), medianMs(relay, 10 * MIB)),
+        'x',
+        '<=',
+        1.3,
+      ),
+    ];
+    for (const path of gateways) {
+      const gateway = at(path);
+      const perProcess = ratio(gateway?.idleRssMiB, gateway?.processes);
+      goals.push(goal(origin, `idle RSS per process: ${path}`, perProcess, 'MiB', '<', 70));
+      goals.push(
+        goal(
+          origin,
+          `peak RSS at ${concurrent.clients} x ${concurrent.bytes / MIB} MiB: ${path}`,
+          gateway?.concurrent?.peakRssMiB,
+          'MiB',
+          '<',
+          200,
+        ),
+      );
+      if (throttled.origin === origin) {
+        const label = `${throttled.bytes / MIB} MiB @ ${throttled.bytesPerSecond / MIB} MiB/s`;
+        goals.push(
+          goal(
+            origin,
+            `peak RSS at ${label}: ${path}`,
+            gateway?.throttled?.peakRssMiB,
+            'MiB',
+            '<',
+            100,
+          ),
+        );
+      }
+    }
+    return goals;
+  });
+}

@@ -1,0 +1,65 @@
+/**
+ * Memory and CPU of a process tree from /proc (Linux): a gateway with workers is a primary and
+ * its children, so every figure sums the whole tree.
+ */
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+
+const CLOCK_TICKS_PER_SECOND = Number(execFileSync('getconf', ['CLK_TCK']).toString().trim());
+
+function readOrEmpty(path: string): string {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch {
+    return ''; // the process exited between listing and reading
+  }
+}
+
+/** The pid and every descendant of it that is alive now. */
+export function processTree(root: number): number[] {
+  const tree: number[] = [];
+  const pending = [root];
+  while (pending.length > 0) {
+    const pid = pending.pop() as number;
+    tree.push(pid);
+    // Children of the main thread are enough: Node spawns from its event-loop thread.
+    const children = readOrEmpty(`/proc/${pid}/task/${pid}/children`).trim();
+    if (children) pending.push(...children.split(/\s+/).map(Number));
+  }
+  return tree;
+}
+
+/** Resident memory of the tree, in bytes (the sum of every process's VmRSS). */
+export function treeRssBytes(root: number): number {
+  let kib = 0;
+  for (const pid of processTree(root)) {
+    kib += Number(/VmRSS:\s+(\d+)/.exec(readOrEmpty(`/proc/${pid}/status`))?.[1] ?? 0);
+  }
+  return kib * 1024;
+}
+
+/** CPU time (user + system) the live processes of the tree have used, in seconds. */
+export function treeCpuSeconds(root: number): number {
+  let ticks = 0;
+  for (const pid of processTree(root)) {
+    // Fields after the parenthesised command name, which may itself contain spaces.
+    const stat = readOrEmpty(`/proc/${pid}/stat`);
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    ticks += Number(fields[11] ?? 0) + Number(fields[12] ?? 0); // utime, stime
+  }
+  return ticks / CLOCK_TICKS_PER_SECOND;
+}
+
+/** Samples the tree's RSS every `intervalMs` until stopped; `stop()` returns the peak in bytes. */
+export function samplePeakRss(root: number, intervalMs = 50): { stop(): number } {
+  let peak = treeRssBytes(root);
+  const timer = setInterval(() => {
+    peak = Math.max(peak, treeRssBytes(root));
+  }, intervalMs);
+  return {
+    stop() {
+      clearInterval(timer);
+      return Math.max(peak, treeRssBytes(root));
+    },
+  };
+}

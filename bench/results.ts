@@ -1,0 +1,58 @@
+/**
+ * The shape of one bench run, as docs/benchmarks.json stores it and the report renders it.
+ */
+import type { ConcurrentResult, SingleResult, SmallResult, ThrottledResult } from './workloads.js';
+
+/** Everything measured for one origin / path pair; a workload that does not apply is absent. */
+export interface TargetResult {
+  origin: string;
+  path: string;
+  /** Processes in the path's tree once idle (none for direct). */
+  processes?: number;
+  idleRssMiB?: number;
+  small?: SmallResult;
+  single: SingleResult[];
+  concurrent?: ConcurrentResult;
+  throttled?: ThrottledResult;
+  /** Why the target stopped early; what it measured before stays. */
+  error?: string;
+}
+
+/** A ratio or figure the README quotes, with its goal. */
+export interface Goal {
+  origin: string;
+  name: string;
+  value: number | undefined;
+  unit: 'x' | 'MiB';
+  comparison: '>=' | '<=' | '<';
+  target: number;
+  pass: boolean;
+}
+
+export interface Machine {
+  cpuModel: string;
+  cores: number;
+  memoryGiB: number;
+  node: string;
+  kernel: string;
+  nginx: string | undefined;
+  date: string;
+}
+
+export interface BenchRun {
+  quick: boolean;
+  filter: string | undefined;
+  machine: Machine;
+  plan: {
+    workers: number;
+    small: { bytes: number; connections: number; durationS: number; warmupS: number };
+    singleRuns: number;
+    concurrent: { clients: number; bytes: number };
+    throttled: { bytes: number; bytesPerSecond: number; origin: string | undefined };
+  };
+  /** Origins and paths that were skipped, and why. */
+  notes: string[];
+  targets: TargetResult[];
+  goals: Goal[];
+  elapsedS: number;
+}

@@ -1,0 +1,88 @@
+import { describe, expect, it } from 'vitest';
+import { evaluateGoals } from '../../bench/goals.js';
+import type { BenchRun, TargetResult } from '../../bench/results.js';
+
+const MIB = 1024 * 1024;
+
+function single(bytes: number, median: number) {
+  const ms = { median, min: median, max: median };
+  return { bytes, runs: 7, ms, ttfbMs: ms, cpuSecondsPerGiB: 1 };
+}
+
+function target(path: string, fields: Partial<TargetResult>): TargetResult {
+  return { origin: 'nginx', path, single: [], ...fields };
+}
+
+function run(targets: TargetResult[]): Omit<BenchRun, 'goals' | 'elapsedS'> {
+  return {
+    quick: false,
+    filter: undefined,
+    machine: {
+      cpuModel: 'cpu',
+      cores: 2,
+      memoryGiB: 4,
+      node: 'v20',
+      kernel: '6',
+      nginx: undefined,
+      date: 'now',
+    },
+    plan: {
+      workers: 2,
+      small: { bytes: 16384, connections: 32, durationS: 10, warmupS: 1 },
+      singleRuns: 7,
+      concurrent: { clients: 64, bytes: 10 * MIB },
+      throttled: { bytes: 1024 * MIB, bytesPerSecond: 16 * MIB, origin: 'nginx' },
+    },
+    notes: [],
+    targets,
+  };
+}
+
+const small = (reqPerS: number) => ({ reqPerS, p50Ms: 1, p99Ms: 2, failures: 0 });
+
+describe('evaluateGoals', () => {
+  const relay = target('raw TCP relay', {
+    single: [single(10 * MIB, 100), single(100 * MIB, 1000)],
+  });
+  const bare = target('bare Node proxy', { small: small(1000) });
+
+  it('passes at the goals exactly and misses just beyond them', () => {
+    const atGoals = target('streamgate (WORKERS=2)', {
+      small: small(800),
+      single: [single(10 * MIB, 130), single(100 * MIB, 1150)],
+      processes: 3,
+      idleRssMiB: 3 * 69,
+      concurrent: { clients: 64, bytes: 10 * MIB, mibPerS: 1, peakRssMiB: 199 },
+      throttled: { bytes: 1024 * MIB, bytesPerSecond: 16 * MIB, seconds: 64, peakRssMiB: 99 },
+    });
+    const goals = evaluateGoals(run([relay, bare, atGoals])).filter((goal) =>
+      goal.name.includes('WORKERS=2'),
+    );
+    expect(goals.map((goal) => [goal.name, goal.pass])).toEqual(
+      goals.map((goal) => [goal.name, true]),
+    );
+    const beyond = target('streamgate (WORKERS=2)', {
+      ...atGoals,
+      small: small(799),
+      single: [single(10 * MIB, 131), single(100 * MIB, 1151)],
+      idleRssMiB: 3 * 70,
+      concurrent: { clients: 64, bytes: 10 * MIB, mibPerS: 1, peakRssMiB: 200 },
+      throttled: { bytes: 1024 * MIB, bytesPerSecond: 16 * MIB, seconds: 64, peakRssMiB: 100 },
+    });
+    const missed = evaluateGoals(run([relay, bare, beyond])).filter((goal) =>
+      goal.name.includes('WORKERS=2'),
+    );
+    expect(missed).toHaveLength(6);
+    expect(missed.filter((goal) => goal.pass)).toEqual([]);
+  });
+
+  it('counts a figure that was not measured as a miss, and never leaves it out', () => {
+    const failed = target('streamgate (WORKERS=2)', { error: 'did not start' });
+    const goals = evaluateGoals(run([relay, failed]));
+    expect(goals.length).toBeGreaterThanOrEqual(9);
+    for (const goal of goals) {
+      expect(goal.value).toBeUndefined();
+      expect(goal.pass).toBe(false);
+    }
+  });
+});
