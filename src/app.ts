@@ -1,27 +1,14 @@
 import Fastify, { type FastifyInstance } from 'fastify';
+import { streamgate } from './plugin.js';
 import { docsPlugin } from './plugins/docs.js';
 import { errorHandlerPlugin } from './plugins/error-handler.js';
 import { requestGuardsPlugin } from './plugins/request-guards.js';
 import { streamLimit } from './plugins/stream-limit.js';
 import { healthRoutesPlugin } from './routes/health.js';
-import { objectRoutesPlugin } from './routes/objects.js';
 import { objectRoutes } from './routes/table.js';
-import type { ServePolicy } from './serve-object.js';
 import type { Settings } from './settings.js';
 import { answerClientError, answerConnect, answerFrameworkError } from './socket-errors.js';
 import { createSources, type SourceClients } from './sources/index.js';
-
-function servePolicy({ timeouts, retry }: Settings): ServePolicy {
-  return {
-    open: {
-      attempts: retry.attempts,
-      backoffMs: retry.backoffMs,
-      firstByteMs: timeouts.firstByteMs,
-    },
-    resume: { attempts: retry.resumeAttempts, backoffMs: retry.backoffMs },
-    body: { idleMs: timeouts.idleMs, totalMs: timeouts.totalMs },
-  };
-}
 
 /**
  * Builds the app without listening; `main.ts` listens, tests use it in-process. Plugins declare
@@ -38,18 +25,18 @@ export function buildApp(settings: Settings, clients: SourceClients = {}): Fasti
   });
   app.server.on('connect', answerConnect);
   const sources = createSources(settings, clients);
-  app.addHook('onClose', async () => {
-    await Promise.all([...sources.values()].map((source) => source.close()));
-  });
 
   app.register(errorHandlerPlugin);
   app.register(requestGuardsPlugin, { maxUrlLength: settings.maxUrlLength });
   app.register(docsPlugin);
   app.register(healthRoutesPlugin, { sources, timeoutMs: settings.timeouts.firstByteMs });
-  app.register(objectRoutesPlugin, {
-    routes: objectRoutes(settings),
+  // The service is the library's plugin over its sources and route table. After the docs, so
+  // that the OpenAPI document lists its routes; the plugin closes the sources with the app.
+  app.register(streamgate, {
     sources,
-    policy: servePolicy(settings),
+    routes: objectRoutes(settings),
+    timeouts: settings.timeouts,
+    retry: settings.retry,
     cacheControl: settings.cacheControl,
     admit: streamLimit(settings.maxConcurrentStreams),
   });

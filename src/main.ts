@@ -1,3 +1,4 @@
+#!/usr/bin/env node
 import { buildApp } from './app.js';
 import { loadSettings, SettingsError } from './settings.js';
 
