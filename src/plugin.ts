@@ -3,6 +3,7 @@ import fp from 'fastify-plugin';
 import { objectErrorCodes, type SourceErrorCodes } from './errors.js';
 import { attachment, type Presentation } from './http/headers.js';
 import { catalogueErrorHandler } from './plugins/error-handler.js';
+import { sweepIdleConnectionsWhileClosing } from './plugins/idle-sweep.js';
 import { registerObjectRoutes } from './routes/objects.js';
 import type { ObjectRouteSpec } from './routes/table.js';
 import { sendObject } from './send-object.js';
@@ -87,6 +88,7 @@ async function streamgatePlugin(app: FastifyInstance, options: StreamgateOptions
   app.addHook('onClose', async () => {
     await Promise.all([...sources.values()].map((source) => source.close()));
   });
+  sweepIdleConnectionsWhileClosing(app);
 
   app.decorateReply(
     'sendObject',
