@@ -33,7 +33,7 @@ async function npm(args: string[], cwd: string): Promise<string> {
 beforeAll(async () => {
   work = await mkdtemp(path.join(tmpdir(), 'streamgate-package-'));
   project = path.join(work, 'project');
-  await npm(['run', 'build'], repo);
+  // `prepack` builds dist/ first.
   const [pack] = JSON.parse(await npm(['pack', '--json', '--pack-destination', work], repo));
   packed = pack.files;
   await mkdir(path.join(project, 'own-app'), { recursive: true });
