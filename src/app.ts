@@ -1,5 +1,6 @@
 import Fastify, { type FastifyInstance } from 'fastify';
 import { serializeRequest } from './auth/log-safety.js';
+import { streamgate } from './plugin.js';
 import { accessPlugin } from './plugins/access.js';
 import { corsPlugin } from './plugins/cors.js';
 import { docsPlugin } from './plugins/docs.js';
@@ -7,24 +8,10 @@ import { errorHandlerPlugin } from './plugins/error-handler.js';
 import { requestGuardsPlugin } from './plugins/request-guards.js';
 import { streamLimit } from './plugins/stream-limit.js';
 import { healthRoutesPlugin } from './routes/health.js';
-import { objectRoutesPlugin } from './routes/objects.js';
 import { objectRoutes } from './routes/table.js';
-import type { ServePolicy } from './serve-object.js';
 import type { Settings } from './settings.js';
 import { answerClientError, answerConnect, answerFrameworkError } from './socket-errors.js';
 import { createSources, type SourceClients } from './sources/index.js';
-
-function servePolicy({ timeouts, retry }: Settings): ServePolicy {
-  return {
-    open: {
-      attempts: retry.attempts,
-      backoffMs: retry.backoffMs,
-      firstByteMs: timeouts.firstByteMs,
-    },
-    resume: { attempts: retry.resumeAttempts, backoffMs: retry.backoffMs },
-    body: { idleMs: timeouts.idleMs, totalMs: timeouts.totalMs },
-  };
-}
 
 /**
  * Builds the app without listening; `main.ts` listens, tests use it in-process. Plugins declare
@@ -49,9 +36,6 @@ export function buildApp(
   });
   app.server.on('connect', answerConnect);
   const sources = createSources(settings, clients);
-  app.addHook('onClose', async () => {
-    await Promise.all([...sources.values()].map((source) => source.close()));
-  });
 
   app.register(errorHandlerPlugin);
   app.register(requestGuardsPlugin, { maxUrlLength: settings.maxUrlLength });
@@ -60,10 +44,13 @@ export function buildApp(
   app.register(accessPlugin, settings.access);
   app.register(docsPlugin);
   app.register(healthRoutesPlugin, { sources, timeoutMs: settings.timeouts.firstByteMs });
-  app.register(objectRoutesPlugin, {
-    routes: objectRoutes(settings),
+  // The service is the library's plugin over its sources and route table. After the docs, so
+  // that the OpenAPI document lists its routes; the plugin closes the sources with the app.
+  app.register(streamgate, {
     sources,
-    policy: servePolicy(settings),
+    routes: objectRoutes(settings),
+    timeouts: settings.timeouts,
+    retry: settings.retry,
     cacheControl: settings.cacheControl,
     admit: streamLimit(settings.maxConcurrentStreams),
   });

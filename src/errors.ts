@@ -56,6 +56,9 @@ export const catalogue = {
   IMAGE_SOURCE_TIMEOUT: { status: 504, detail: 'Storage did not answer in time' },
   BYTES_SOURCE_FAILED: { status: 502, detail: 'Failed to download bytes' },
   BYTES_SOURCE_TIMEOUT: { status: 504, detail: 'Upstream did not answer in time' },
+  OBJECT_NOT_FOUND: { status: 404, detail: 'Object not found' },
+  OBJECT_SOURCE_FAILED: { status: 502, detail: 'Failed to get the object' },
+  OBJECT_SOURCE_TIMEOUT: { status: 504, detail: 'Source did not answer in time' },
   PRECONDITION_FAILED: { status: 412, detail: 'Precondition Failed' },
   RANGE_NOT_SATISFIABLE: { status: 416, detail: 'Range Not Satisfiable' },
   TOO_MANY_STREAMS: { status: 503, detail: 'Too many concurrent downloads, retry later' },
@@ -140,6 +143,16 @@ export const bytesErrorCodes: SourceErrorCodes = {
   truncated: 'BYTES_SOURCE_FAILED',
   aborted: 'BYTES_SOURCE_FAILED',
   timeout: 'BYTES_SOURCE_TIMEOUT',
+};
+
+/** The wording of `reply.sendObject` (src/plugin.ts) unless a call or the plugin says otherwise. */
+export const objectErrorCodes: SourceErrorCodes = {
+  'not-found': 'OBJECT_NOT_FOUND',
+  'precondition-failed': 'OBJECT_SOURCE_FAILED',
+  unavailable: 'OBJECT_SOURCE_FAILED',
+  truncated: 'OBJECT_SOURCE_FAILED',
+  aborted: 'OBJECT_SOURCE_FAILED',
+  timeout: 'OBJECT_SOURCE_TIMEOUT',
 };
 
 /** FastAPI's shape for a bad request parameter (HTTP 422). */

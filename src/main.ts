@@ -1,3 +1,4 @@
+#!/usr/bin/env node
 import cluster from 'node:cluster';
 import { loadSettings, SettingsError } from './settings.js';
 

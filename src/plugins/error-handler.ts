@@ -1,4 +1,4 @@
-import type { FastifyError, FastifyInstance, FastifyReply } from 'fastify';
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import {
   catalogue,
@@ -7,6 +7,7 @@ import {
   ValidationError,
   type ValidationIssue,
 } from '../errors.js';
+import { replyGatewayError } from '../reply-error.js';
 
 /** Ajv's report of a bad path or query parameter, in FastAPI's words. */
 function fastApiIssues(error: FastifyError): ValidationIssue[] {
@@ -25,35 +26,36 @@ function fastApiIssues(error: FastifyError): ValidationIssue[] {
   });
 }
 
-function answer(reply: FastifyReply, error: GatewayError): FastifyReply {
-  return reply.code(error.statusCode).headers(error.headers).send({ detail: error.detail });
-}
-
 /**
  * Every failure becomes `{"detail": …}` from the catalogue: a GatewayError, FastAPI's 422 list,
  * or the catalogued answer of a client error Fastify reports by status. A 5xx never says more
- * than its catalogued detail; its cause goes to the log.
+ * than its catalogued detail; its cause goes to the log. The streamgate plugin also sets it on
+ * the scope of its route-table routes only, so a team's own error handler stays in charge of
+ * the rest of its app.
  */
+export function catalogueErrorHandler(
+  error: FastifyError,
+  request: FastifyRequest,
+  reply: FastifyReply,
+): FastifyReply {
+  if (error instanceof GatewayError) return replyGatewayError(reply, error);
+  if (error instanceof ValidationError) return reply.code(422).send({ detail: error.issues });
+  if (error.validation) return reply.code(422).send({ detail: fastApiIssues(error) });
+  const status = error.statusCode ?? 500;
+  if (status >= 400 && status < 500) {
+    return replyGatewayError(reply, new GatewayError(clientErrorCode(status)));
+  }
+  request.log.error({ err: error }, 'unexpected error');
+  return reply.code(500).send({ detail: catalogue.INTERNAL_ERROR.detail });
+}
+
+/** The catalogue's error handler and its 404 for unknown routes, for the whole service. */
 export const errorHandlerPlugin = fp(
   async (app: FastifyInstance) => {
-    app.setErrorHandler((error: FastifyError, request, reply) => {
-      if (error instanceof GatewayError) {
-        if (error.statusCode >= 500) {
-          request.log.warn({ err: error.cause, code: error.code }, error.detail);
-        }
-        return answer(reply, error);
-      }
-      if (error instanceof ValidationError) return reply.code(422).send({ detail: error.issues });
-      if (error.validation) return reply.code(422).send({ detail: fastApiIssues(error) });
-      const status = error.statusCode ?? 500;
-      if (status >= 400 && status < 500) {
-        return answer(reply, new GatewayError(clientErrorCode(status)));
-      }
-      request.log.error({ err: error }, 'unexpected error');
-      return reply.code(500).send({ detail: catalogue.INTERNAL_ERROR.detail });
-    });
-
-    app.setNotFoundHandler((_request, reply) => answer(reply, new GatewayError('ROUTE_NOT_FOUND')));
+    app.setErrorHandler(catalogueErrorHandler);
+    app.setNotFoundHandler((_request, reply) =>
+      replyGatewayError(reply, new GatewayError('ROUTE_NOT_FOUND')),
+    );
   },
   { name: 'streamgate-errors' },
 );

@@ -1,8 +1,8 @@
-import type { FastifyInstance, FastifyReply, onRequestHookHandler } from 'fastify';
-import fp from 'fastify-plugin';
+import type { FastifyInstance, onRequestHookHandler } from 'fastify';
 import { GatewayError, ValidationError } from '../errors.js';
 import { attachment, type Presentation } from '../http/headers.js';
-import { type ObjectAnswer, type ServePolicy, serveObject } from '../serve-object.js';
+import { sendObject } from '../send-object.js';
+import type { ServePolicy } from '../serve-object.js';
 import type { Source } from '../sources/source.js';
 import type { ObjectRouteSpec, ParamSpec } from './table.js';
 import { compileTemplate } from './template.js';
@@ -14,7 +14,7 @@ export interface ObjectRoutesOptions {
   /** `cache-control` for objects that carry none of their own. */
   cacheControl: string;
   /** Runs before each download is admitted (the concurrency cap). */
-  admit: onRequestHookHandler;
+  admit?: onRequestHookHandler | undefined;
 }
 
 interface ObjectRequest {
@@ -55,15 +55,6 @@ function wantsDownload(query: { download?: string }): boolean {
   return query.download === '1' || query.download === 'true';
 }
 
-/** Sends a decided answer; a body decided for a client that has already gone is destroyed. */
-function send(reply: FastifyReply, answer: ObjectAnswer, signal: AbortSignal): FastifyReply {
-  if (signal.aborted) {
-    if (answer.body && 'destroy' in answer.body) answer.body.destroy();
-    return reply;
-  }
-  return reply.code(answer.status).headers(answer.headers).send(answer.body);
-}
-
 function registerRoute(app: FastifyInstance, spec: ObjectRouteSpec, options: ObjectRoutesOptions) {
   const source = options.sources.get(spec.source);
   if (source === undefined) throw new Error(`route ${spec.url}: no source named ${spec.source}`);
@@ -94,18 +85,13 @@ function registerRoute(app: FastifyInstance, spec: ObjectRouteSpec, options: Obj
     onRequest: options.admit,
     handler: async (request, reply) => {
       const values = parseParams(spec.params, request.params);
-      const controller = new AbortController();
-      reply.raw.once('close', () => {
-        if (!reply.raw.writableFinished) controller.abort();
-      });
       const target = {
         source,
         key: key(values),
         presentation: wantsDownload(request.query) ? presentation(filename(values)) : plain,
         errors: spec.errors,
       };
-      const answer = await serveObject(request, target, options.policy, controller);
-      return send(reply, answer, controller.signal);
+      return sendObject(request, reply, target, options.policy);
     },
   });
 
@@ -121,10 +107,11 @@ function registerRoute(app: FastifyInstance, spec: ObjectRouteSpec, options: Obj
   });
 }
 
-/** The routes that stream objects, one per entry of the route table. */
-export const objectRoutesPlugin = fp(
-  async (app: FastifyInstance, options: ObjectRoutesOptions) => {
-    for (const spec of options.routes) registerRoute(app, spec, options);
-  },
-  { name: 'streamgate-object-routes', dependencies: ['streamgate-errors', 'streamgate-docs'] },
-);
+/**
+ * Registers the routes that stream objects, one per entry of the route table. Their 422 and 405
+ * answers are thrown for the catalogue's error handler, which the streamgate plugin sets on
+ * their scope (src/plugin.ts).
+ */
+export function registerObjectRoutes(app: FastifyInstance, options: ObjectRoutesOptions): void {
+  for (const spec of options.routes) registerRoute(app, spec, options);
+}

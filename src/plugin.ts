@@ -1,0 +1,131 @@
+import type { FastifyInstance, FastifyReply, onRequestHookHandler } from 'fastify';
+import fp from 'fastify-plugin';
+import { objectErrorCodes, type SourceErrorCodes } from './errors.js';
+import { attachment, type Presentation } from './http/headers.js';
+import { catalogueErrorHandler } from './plugins/error-handler.js';
+import { sweepIdleConnectionsWhileClosing } from './plugins/idle-sweep.js';
+import { registerObjectRoutes } from './routes/objects.js';
+import type { ObjectRouteSpec } from './routes/table.js';
+import { sendObject } from './send-object.js';
+import type { ServePolicy } from './serve-object.js';
+import { loadSettings, type RetrySettings, type TimeoutSettings } from './settings.js';
+import type { Source } from './sources/source.js';
+
+/** Timeouts of serving an object; connecting is the source's own setting. */
+export type ServeTimeouts = Pick<TimeoutSettings, 'firstByteMs' | 'idleMs' | 'totalMs'>;
+
+export interface StreamgateOptions {
+  /**
+   * The sources by name, as `reply.sendObject` and route entries refer to them. The plugin
+   * owns them: it closes them when the app closes.
+   */
+  sources: ReadonlyMap<string, Source> | Readonly<Record<string, Source>>;
+  /** Route-table entries to register as the service does (their 4xx answers included). */
+  routes?: readonly ObjectRouteSpec[];
+  /** Defaults: those of the service (`FIRST_BYTE_TIMEOUT_MS`, `IDLE_TIMEOUT_MS`, …). */
+  timeouts?: Partial<ServeTimeouts>;
+  /** Defaults: those of the service (`RETRY_ATTEMPTS`, `RESUME_ATTEMPTS`, `RETRY_BACKOFF_MS`). */
+  retry?: Partial<RetrySettings>;
+  /** `cache-control` for objects that carry none of their own; default `no-cache`. */
+  cacheControl?: string;
+  /** How source failures are worded; default `OBJECT_NOT_FOUND`, `OBJECT_SOURCE_FAILED`, … */
+  errors?: Partial<SourceErrorCodes>;
+  /** Runs before each download of the route-table routes is admitted (a concurrency cap). */
+  admit?: onRequestHookHandler;
+}
+
+/** How one `reply.sendObject` call presents its object; every field is optional. */
+export interface SendObjectOptions {
+  /** A fixed content type; otherwise the source's. */
+  contentType?: string;
+  /** When neither the call nor the source names one; default `application/octet-stream`. */
+  defaultContentType?: string;
+  /** `cache-control` when the object has none of its own; default the plugin's. */
+  cacheControl?: string;
+  /** Offer the object as a download under this filename (`content-disposition: attachment`). */
+  download?: string;
+  /** How source failures are worded for this call, over the plugin's wording. */
+  errors?: Partial<SourceErrorCodes>;
+}
+
+declare module 'fastify' {
+  interface FastifyReply {
+    /**
+     * Streams the object `key` of the named source as the answer to this request: Range,
+     * conditional requests and HEAD are answered, a body that breaks is resumed, and a source
+     * failure is answered with `{"detail": …}` (404, 502, 504). Return its promise from the
+     * handler.
+     */
+    sendObject(source: string, key: string, options?: SendObjectOptions): Promise<FastifyReply>;
+  }
+}
+
+const serviceDefaults = loadSettings({});
+
+/** The serve policy from timeouts and retries, each defaulting to the service's. */
+export function servePolicy(
+  timeouts: Partial<ServeTimeouts> = {},
+  retry: Partial<RetrySettings> = {},
+): ServePolicy {
+  const time = { ...serviceDefaults.timeouts, ...timeouts };
+  const tries = { ...serviceDefaults.retry, ...retry };
+  return {
+    open: { attempts: tries.attempts, backoffMs: tries.backoffMs, firstByteMs: time.firstByteMs },
+    resume: { attempts: tries.resumeAttempts, backoffMs: tries.backoffMs },
+    body: { idleMs: time.idleMs, totalMs: time.totalMs },
+  };
+}
+
+function sourceMap(sources: StreamgateOptions['sources']): ReadonlyMap<string, Source> {
+  return sources instanceof Map ? sources : new Map(Object.entries(sources));
+}
+
+async function streamgatePlugin(app: FastifyInstance, options: StreamgateOptions): Promise<void> {
+  const sources = sourceMap(options.sources);
+  const policy = servePolicy(options.timeouts, options.retry);
+  const cacheControl = options.cacheControl ?? serviceDefaults.cacheControl;
+  const errors: SourceErrorCodes = { ...objectErrorCodes, ...options.errors };
+  app.addHook('onClose', async () => {
+    await Promise.all([...sources.values()].map((source) => source.close()));
+  });
+  sweepIdleConnectionsWhileClosing(app);
+
+  app.decorateReply(
+    'sendObject',
+    async function (this: FastifyReply, name: string, key: string, call: SendObjectOptions = {}) {
+      const source = sources.get(name);
+      if (source === undefined) throw new Error(`reply.sendObject: no source named ${name}`);
+      const presentation: Presentation = {
+        contentType: call.contentType,
+        defaultContentType: call.defaultContentType ?? 'application/octet-stream',
+        cacheControl: call.cacheControl ?? cacheControl,
+        contentDisposition: call.download === undefined ? undefined : attachment(call.download),
+      };
+      const target = {
+        source,
+        key,
+        presentation,
+        errors: call.errors === undefined ? errors : { ...errors, ...call.errors },
+      };
+      return sendObject(this.request, this, target, policy);
+    },
+  );
+
+  const { routes, admit } = options;
+  if (routes !== undefined) {
+    // A scope of their own: the catalogue answers their 422/405/503 without taking over the
+    // error handler of the app the plugin is registered in.
+    await app.register(async (scope) => {
+      scope.setErrorHandler(catalogueErrorHandler);
+      registerObjectRoutes(scope, { routes, sources, policy, cacheControl, admit });
+    });
+  }
+}
+
+/**
+ * streamgate as a Fastify plugin: `app.register(streamgate, { sources })` adds
+ * `reply.sendObject(source, key, options)` to every route of the app, and registers the given
+ * route-table entries. It sets no error handler on the app: source failures are answered by
+ * `sendObject` itself.
+ */
+export const streamgate = fp(streamgatePlugin, { fastify: '5.x', name: 'streamgate' });

@@ -1,0 +1,57 @@
+import { Readable } from 'node:stream';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { GatewayError } from './errors.js';
+import { replyGatewayError } from './reply-error.js';
+import {
+  type ObjectAnswer,
+  type ObjectTarget,
+  type ServePolicy,
+  serveObject,
+} from './serve-object.js';
+
+/**
+ * Serves one object on `reply`: the one path behind the service's routes and
+ * `reply.sendObject`. The source's requests are aborted when the client goes away; a source
+ * failure is answered here with the catalogue's `{"detail": …}`, so it needs no error handler
+ * and answers the same inside a team's app as in the service. Anything else (a bug) is thrown.
+ */
+export async function sendObject(
+  request: FastifyRequest,
+  reply: FastifyReply,
+  target: ObjectTarget,
+  policy: ServePolicy,
+): Promise<FastifyReply> {
+  const controller = new AbortController();
+  reply.raw.once('close', () => {
+    if (!reply.raw.writableFinished) controller.abort();
+  });
+  let answer: ObjectAnswer;
+  try {
+    answer = await serveObject(request, target, policy, controller);
+  } catch (error) {
+    if (error instanceof GatewayError) return replyGatewayError(reply, error);
+    throw error;
+  }
+  return send(reply, answer, controller.signal);
+}
+
+/** Sends a decided answer; a body decided for a client that has already gone is destroyed. */
+function send(reply: FastifyReply, answer: ObjectAnswer, signal: AbortSignal): FastifyReply {
+  if (signal.aborted) {
+    if (answer.body && 'destroy' in answer.body) answer.body.destroy();
+    return reply;
+  }
+  return reply
+    .code(answer.status)
+    .headers(answer.headers)
+    .send(answer.body ?? noBody(reply));
+}
+
+/**
+ * The payload of an answer without a body. Fastify's automatic HEAD route for a `GET` route
+ * (`exposeHeadRoutes`, on by default) sets `content-length: 0` on an undefined payload but keeps
+ * the headers of a stream's, so HEAD sends an empty stream to keep the GET's content-length.
+ */
+function noBody(reply: FastifyReply): Readable | undefined {
+  return reply.request.method === 'HEAD' ? Readable.from([]) : undefined;
+}

@@ -1,0 +1,48 @@
+// A TypeScript consumer of the package: only type-checked (tsc --noEmit), against the packed
+// declarations in the package test and against src/ through tsconfig's paths in the repository.
+import Fastify from 'fastify';
+import streamgate, {
+  createS3Source,
+  createUpstreamSource,
+  type ObjectInfo,
+  type ObjectStream,
+  type ReadOptions,
+  type Source,
+  SourceError,
+  type StreamgateOptions,
+} from 'streamgate';
+
+/** A source of one's own: the interface is all the plugin needs. */
+class EmptySource implements Source {
+  async stat(_key: string, _signal: AbortSignal): Promise<ObjectInfo> {
+    throw new SourceError('not-found', 'empty');
+  }
+  async read(_key: string, _options: ReadOptions): Promise<ObjectStream> {
+    throw new SourceError('not-found', 'empty');
+  }
+  async probe(): Promise<void> {}
+  async close(): Promise<void> {}
+}
+
+const options: StreamgateOptions = {
+  sources: {
+    photos: createS3Source({ bucket: 'photos', endpoint: 'http://127.0.0.1:9000' }),
+    origin: createUpstreamSource({ baseUrl: 'http://127.0.0.1:8080' }),
+    empty: new EmptySource(),
+  },
+  timeouts: { firstByteMs: 5_000 },
+  retry: { attempts: 1 },
+  errors: { 'not-found': 'OBJECT_NOT_FOUND' },
+};
+
+export const app = Fastify();
+await app.register(streamgate, options);
+app.get<{ Params: { id: string } }>('/photos/:id', (request, reply) =>
+  reply.sendObject('photos', `${request.params.id}.png`, {
+    contentType: 'image/png',
+    download: 'photo.png',
+    errors: { timeout: 'OBJECT_SOURCE_TIMEOUT' },
+  }),
+);
+// @ts-expect-error sendObject's options are typed by the package's module augmentation
+app.get('/wrong', (_request, reply) => reply.sendObject('photos', 'x', { contentType: 42 }));
