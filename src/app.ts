@@ -1,6 +1,9 @@
 import Fastify, { type FastifyInstance } from 'fastify';
+import { loggedUrl, REDACTED_PATHS } from './ops/access-log.js';
+import { requestIdOf } from './ops/request-id.js';
 import { docsPlugin } from './plugins/docs.js';
 import { errorHandlerPlugin } from './plugins/error-handler.js';
+import { observabilityPlugin } from './plugins/observability.js';
 import { requestGuardsPlugin } from './plugins/request-guards.js';
 import { streamLimit } from './plugins/stream-limit.js';
 import { healthRoutesPlugin } from './routes/health.js';
@@ -23,13 +26,35 @@ function servePolicy({ timeouts, retry }: Settings): ServePolicy {
   };
 }
 
+export interface AppOptions {
+  /** Where the logs go instead of stdout (tests read them). */
+  logStream?: NodeJS.WritableStream;
+}
+
 /**
  * Builds the app without listening; `main.ts` listens, tests use it in-process. Plugins declare
  * their names and dependencies, so registering them out of order fails at start-up.
  */
-export function buildApp(settings: Settings, clients: SourceClients = {}): FastifyInstance {
+export function buildApp(
+  settings: Settings,
+  clients: SourceClients = {},
+  options: AppOptions = {},
+): FastifyInstance {
   const app = Fastify({
-    logger: { level: settings.logLevel },
+    logger: {
+      level: settings.logLevel,
+      redact: { paths: REDACTED_PATHS, censor: '[REDACTED]' },
+      // Fastify logs a request this way when a stream fails; the URL loses its signatures.
+      serializers: {
+        req: (request) => ({ method: request.method, url: loggedUrl(request.url) }),
+      },
+      ...(options.logStream === undefined ? {} : { stream: options.logStream }),
+    },
+    // One access-log line per request instead (plugins/observability).
+    disableRequestLogging: true,
+    genReqId: requestIdOf,
+    requestIdHeader: false,
+    requestIdLogLabel: 'requestId',
     routerOptions: { maxParamLength: 64 },
     // Answered by the request guards instead, in the service's JSON shape.
     return503OnClosing: false,
@@ -43,6 +68,7 @@ export function buildApp(settings: Settings, clients: SourceClients = {}): Fasti
   });
 
   app.register(errorHandlerPlugin);
+  app.register(observabilityPlugin);
   app.register(requestGuardsPlugin, { maxUrlLength: settings.maxUrlLength });
   app.register(docsPlugin);
   app.register(healthRoutesPlugin, { sources, timeoutMs: settings.timeouts.firstByteMs });

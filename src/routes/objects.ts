@@ -91,6 +91,7 @@ function registerRoute(app: FastifyInstance, spec: ObjectRouteSpec, options: Obj
       },
       querystring,
     },
+    config: { source: spec.source },
     onRequest: options.admit,
     handler: async (request, reply) => {
       const values = parseParams(spec.params, request.params);
@@ -103,6 +104,7 @@ function registerRoute(app: FastifyInstance, spec: ObjectRouteSpec, options: Obj
         key: key(values),
         presentation: wantsDownload(request.query) ? presentation(filename(values)) : plain,
         errors: spec.errors,
+        scope: request.observed ?? undefined,
       };
       const answer = await serveObject(request, target, options.policy, controller);
       return send(reply, answer, controller.signal);
@@ -126,5 +128,8 @@ export const objectRoutesPlugin = fp(
   async (app: FastifyInstance, options: ObjectRoutesOptions) => {
     for (const spec of options.routes) registerRoute(app, spec, options);
   },
-  { name: 'streamgate-object-routes', dependencies: ['streamgate-errors', 'streamgate-docs'] },
+  {
+    name: 'streamgate-object-routes',
+    dependencies: ['streamgate-errors', 'streamgate-observability', 'streamgate-docs'],
+  },
 );
