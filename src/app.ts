@@ -1,4 +1,4 @@
-import Fastify, { type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyInstance, LogController } from 'fastify';
 import { loggedUrl, REDACTED_PATHS } from './ops/access-log.js';
 import { requestIdOf } from './ops/request-id.js';
 import { docsPlugin } from './plugins/docs.js';
@@ -46,15 +46,20 @@ export function buildApp(
       redact: { paths: REDACTED_PATHS, censor: '[REDACTED]' },
       // Fastify logs a request this way when a stream fails; the URL loses its signatures.
       serializers: {
-        req: (request) => ({ method: request.method, url: loggedUrl(request.url) }),
+        req: (request: { method?: string; url?: string }) => ({
+          method: request.method,
+          url: typeof request.url === 'string' ? loggedUrl(request.url) : undefined,
+        }),
       },
       ...(options.logStream === undefined ? {} : { stream: options.logStream }),
     },
-    // One access-log line per request instead (plugins/observability).
-    disableRequestLogging: true,
+    // One access-log line per request instead of Fastify's two (plugins/observability).
+    logController: new LogController({
+      disableRequestLogging: true,
+      requestIdLogLabel: 'requestId',
+    }),
     genReqId: requestIdOf,
     requestIdHeader: false,
-    requestIdLogLabel: 'requestId',
     routerOptions: { maxParamLength: 64 },
     // Answered by the request guards instead, in the service's JSON shape.
     return503OnClosing: false,

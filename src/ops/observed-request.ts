@@ -20,6 +20,8 @@ export class ObservedRequest implements StreamScope {
     readonly route: string,
     readonly source: string,
     readonly span: Span,
+    /** Read at the start: the socket may be gone when the request is over. */
+    readonly client: string,
     readonly onOver: (request: ObservedRequest) => void,
   ) {}
 

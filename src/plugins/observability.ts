@@ -13,6 +13,13 @@ import { packageInfo } from '../package-info.js';
 import { type StreamScope, sourceAttempt, streamEnd, streamStart } from '../stream/events.js';
 
 declare module 'fastify' {
+  interface FastifyInstance {
+    /**
+     * For answers given before routing, which run no hooks: observes the request and sets the
+     * headers every answer carries.
+     */
+    observeUnrouted(request: FastifyRequest, reply: FastifyReply): void;
+  }
   interface FastifyRequest {
     /** This request as metrics, logs and traces see it; the scope of its stream events. */
     observed: ObservedRequest | null;
@@ -118,13 +125,14 @@ export const observabilityPlugin = fp(
         outcome,
         attempts: observed.attempts,
         resumes: stream?.resumes ?? 0,
-        client: request.ip,
+        client: observed.client,
       };
       request.log.info(line, 'request completed');
     };
 
     const observe = (request: FastifyRequest, reply: FastifyReply) => {
-      if (request.observed !== null) return;
+      // Unrouted answers come with a bare request, without this plugin's decoration.
+      if (request.observed) return;
       const route = routeOf(request);
       const span = tracer.startRequest({
         method: request.method,
@@ -132,23 +140,35 @@ export const observabilityPlugin = fp(
         route: route.pattern,
         headers: request.headers,
       });
-      const observed = new ObservedRequest(metrics, route.label, route.source, span, () =>
-        finish(request, reply, observed),
+      const over = () => finish(request, reply, observed);
+      const observed = new ObservedRequest(
+        metrics,
+        route.label,
+        route.source,
+        span,
+        request.ip,
+        over,
       );
       request.observed = observed;
       reply.raw.once('close', () => observed.responseClosed());
     };
 
+    const markAnswer = (request: FastifyRequest, reply: FastifyReply) => {
+      reply.header(REQUEST_ID_HEADER, request.id);
+      reply.header('x-content-type-options', 'nosniff');
+    };
+
     app.decorateRequest('observed', null);
+    app.decorate('observeUnrouted', (request: FastifyRequest, reply: FastifyReply) => {
+      observe(request, reply);
+      markAnswer(request, reply);
+    });
     app.addHook('onRequest', (request, reply, done) => {
       observe(request, reply);
       done();
     });
-    // Also for answers given before routing (an undecodable URL), which skip onRequest.
     app.addHook('onSend', (request, reply, payload, done) => {
-      observe(request, reply);
-      reply.header(REQUEST_ID_HEADER, request.id);
-      reply.header('x-content-type-options', 'nosniff');
+      markAnswer(request, reply);
       done(null, payload);
     });
 

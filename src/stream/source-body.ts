@@ -81,12 +81,15 @@ export class SourceBody extends Readable {
   /** Once, from `_destroy`, which every path reaches (autoDestroy after the last byte). */
   #reportEnd(error: Error | null): void {
     if (this.#scope === undefined || !streamEnd.hasSubscribers) return;
+    // What is still buffered here was never taken by the response.
+    const taken = this.#delivered - this.readableLength;
+    // A client that has every byte may close before the source reports its end.
+    const complete = error === null && (this.#complete || taken === this.#length);
     streamEnd.publish({
       scope: this.#scope,
-      outcome: this.#complete && error === null ? 'complete' : outcomeOf(error),
+      outcome: complete ? 'complete' : outcomeOf(error),
       bytesFromSource: this.#delivered,
-      // What is still buffered here was never taken by the response.
-      bytesToClient: this.#delivered - this.readableLength,
+      bytesToClient: taken,
       resumes: this.#resumes,
     });
   }
