@@ -73,9 +73,9 @@ export function buildApp(
   });
 
   app.register(errorHandlerPlugin);
+  app.register(docsPlugin);
   app.register(observabilityPlugin);
   app.register(requestGuardsPlugin, { maxUrlLength: settings.maxUrlLength });
-  app.register(docsPlugin);
   app.register(healthRoutesPlugin, { sources, timeoutMs: settings.timeouts.firstByteMs });
   app.register(objectRoutesPlugin, {
     routes: objectRoutes(settings),

@@ -83,6 +83,7 @@ describe('headers on every answer, errors included', () => {
     ['400 undecodable URL', 'GET', '/tasks/%c0%ae/image', 400],
     ['health', 'GET', '/healthz', 200],
     ['metrics', 'GET', '/metrics', 200],
+    ['openapi', 'GET', '/openapi.json', 200],
   ];
 
   it.each(answers)(

@@ -10,6 +10,7 @@ import { ObservedRequest } from '../ops/observed-request.js';
 import { REQUEST_ID_HEADER } from '../ops/request-id.js';
 import { RequestTracer } from '../ops/tracing.js';
 import { packageInfo } from '../package-info.js';
+import { detail, documented } from '../routes/openapi.js';
 import { type StreamScope, sourceAttempt, streamEnd, streamStart } from '../stream/events.js';
 
 declare module 'fastify' {
@@ -25,6 +26,8 @@ declare module 'fastify' {
     observed: ObservedRequest | null;
   }
   interface FastifyContextConfig {
+    /** The route's label in metrics and logs when its methods have different operation ids. */
+    route?: string;
     /** The source a route streams from, as named in the route table. */
     source?: string;
   }
@@ -37,7 +40,7 @@ const CLIENT_CLOSED = 499;
 
 function routeOf(request: FastifyRequest) {
   const { schema, config, url } = request.routeOptions;
-  const label = schema?.operationId ?? url ?? UNMATCHED;
+  const label = config?.route ?? schema?.operationId ?? url ?? UNMATCHED;
   return { label, pattern: url, source: config?.source ?? '' };
 }
 
@@ -175,10 +178,19 @@ export const observabilityPlugin = fp(
     app.get(
       '/metrics',
       {
-        schema: {
-          operationId: 'getMetrics',
-          summary: 'Prometheus metrics of every worker',
-          tags: ['operations'],
+        schema: { operationId: 'getMetrics', summary: 'Prometheus metrics of every worker' },
+        config: {
+          swaggerTransform: documented({
+            tags: ['operations'],
+            description: 'The Prometheus text format, summed over every worker of a cluster.',
+            response: {
+              200: {
+                description: 'The metrics.',
+                content: { 'text/plain': { schema: { type: 'string' } } },
+              },
+              503: detail('METRICS_UNAVAILABLE', 'a worker or the primary did not answer in time'),
+            },
+          }),
         },
       },
       async (_request, reply) => {
@@ -194,5 +206,5 @@ export const observabilityPlugin = fp(
       },
     );
   },
-  { name: 'streamgate-observability', dependencies: ['streamgate-errors'] },
+  { name: 'streamgate-observability', dependencies: ['streamgate-errors', 'streamgate-docs'] },
 );

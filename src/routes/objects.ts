@@ -1,9 +1,10 @@
-import type { FastifyInstance, FastifyReply, onRequestHookHandler } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest, onRequestHookHandler } from 'fastify';
 import fp from 'fastify-plugin';
 import { GatewayError, ValidationError } from '../errors.js';
 import { attachment, type Presentation } from '../http/headers.js';
 import { type ObjectAnswer, type ServePolicy, serveObject } from '../serve-object.js';
 import type { Source } from '../sources/source.js';
+import { objectOperation } from './openapi.js';
 import type { ObjectRouteSpec, ParamSpec } from './table.js';
 import { compileTemplate } from './template.js';
 
@@ -29,7 +30,7 @@ const querystring = {
   properties: { download: { type: 'string', enum: ['0', '1', 'true', 'false'] } },
 } as const;
 
-const SERVED_METHODS = ['GET', 'HEAD'];
+const SERVED_METHODS = ['GET', 'HEAD'] as const;
 const OTHER_METHODS = ['POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS'];
 
 /** Parameters as numbers; one above its maximum is a FastAPI-shaped 422. */
@@ -78,38 +79,51 @@ function registerRoute(app: FastifyInstance, spec: ObjectRouteSpec, options: Obj
   });
   const plain = presentation(undefined);
 
-  app.route<ObjectRequest>({
-    method: SERVED_METHODS,
-    url: spec.url,
-    schema: {
-      operationId: spec.operationId,
-      summary: spec.summary,
-      params: {
-        type: 'object',
-        properties: Object.fromEntries(names.map((name) => [name, decimal])),
-        required: names,
+  const handler = async (request: FastifyRequest<ObjectRequest>, reply: FastifyReply) => {
+    const values = parseParams(spec.params, request.params);
+    const controller = new AbortController();
+    reply.raw.once('close', () => {
+      if (!reply.raw.writableFinished) controller.abort();
+    });
+    const target = {
+      source,
+      key: key(values),
+      presentation: wantsDownload(request.query) ? presentation(filename(values)) : plain,
+      errors: spec.errors,
+      scope: request.observed ?? undefined,
+    };
+    const answer = await serveObject(request, target, options.policy, controller);
+    return send(reply, answer, controller.signal);
+  };
+
+  // One route per method, so that each has its own operation in the OpenAPI document.
+  for (const method of SERVED_METHODS) {
+    const docs = objectOperation(spec, method);
+    app.route<ObjectRequest>({
+      method,
+      url: spec.url,
+      exposeHeadRoute: false,
+      schema: {
+        operationId: docs.operationId,
+        summary: docs.summary,
+        params: {
+          type: 'object',
+          properties: Object.fromEntries(names.map((name) => [name, decimal])),
+          required: names,
+        },
+        querystring,
       },
-      querystring,
-    },
-    config: { source: spec.source },
-    onRequest: options.admit,
-    handler: async (request, reply) => {
-      const values = parseParams(spec.params, request.params);
-      const controller = new AbortController();
-      reply.raw.once('close', () => {
-        if (!reply.raw.writableFinished) controller.abort();
-      });
-      const target = {
-        source,
-        key: key(values),
-        presentation: wantsDownload(request.query) ? presentation(filename(values)) : plain,
-        errors: spec.errors,
-        scope: request.observed ?? undefined,
-      };
-      const answer = await serveObject(request, target, options.policy, controller);
-      return send(reply, answer, controller.signal);
-    },
-  });
+      config: {
+        route: spec.operationId,
+        source: spec.source,
+        swaggerTransform: docs.swaggerTransform,
+        // @fastify/swagger leaves HEAD routes out unless asked.
+        swagger: { exposeHeadRoute: true },
+      },
+      onRequest: options.admit,
+      handler,
+    });
+  }
 
   // Fastify alone answers 404 for a known path with another method.
   const allow = SERVED_METHODS.join(', ');
