@@ -31,8 +31,8 @@ export interface FinishedRequest {
 /**
  * The service's metrics in their own registry. Label values come from the route table (route
  * operation ids, source names, failure names), never from the request, so their number is
- * bounded. Children are looked up once per label set and kept, so that a request costs a few
- * map lookups and additions.
+ * bounded. Children are made once per label set and kept, so that a request costs a few map
+ * lookups and additions instead of hashing its labels for every metric.
  */
 export class StreamMetrics {
   readonly registry = new Registry();
@@ -97,7 +97,8 @@ export class StreamMetrics {
     labelNames: ['source', 'failure'] as const,
     registers: [this.registry],
   });
-  readonly #children = new Map<string, ReturnType<typeof childrenOf>>();
+  readonly #routes = new Map<string, RouteChildren>();
+  readonly #sources = new Map<string, SourceChildren>();
 
   constructor() {
     // Exported from the start, so that a rate() over them has a first sample.
@@ -110,54 +111,85 @@ export class StreamMetrics {
 
   streamEnded(message: StreamEndMessage): void {
     this.#inFlight.dec();
-    const { route, source } = message.scope;
-    this.#streams.inc({ route, outcome: message.outcome });
-    this.#sourceBytes.inc({ source }, message.bytesFromSource);
-    if (message.resumes > 0) this.#resumes.inc({ source }, message.resumes);
+    this.#route(message.scope.route).streams(message.outcome).inc();
+    const source = this.#source(message.scope.source);
+    source.bytes.inc(message.bytesFromSource);
+    if (message.resumes > 0) source.resumes.inc(message.resumes);
   }
 
   sourceAttempted(message: SourceAttemptMessage): void {
-    const { source } = message.scope;
-    this.#firstByte.observe({ source }, message.firstByteMs / 1000);
-    if (message.attempt > 1) this.#retries.inc({ source });
-    if (message.outcome !== 'ok') this.#errors.inc({ source, failure: message.outcome });
+    const source = this.#source(message.scope.source);
+    source.firstByte.observe(message.firstByteMs / 1000);
+    if (message.attempt > 1) source.retries.inc();
+    if (message.outcome !== 'ok') source.errors(message.outcome).inc();
   }
 
   requestFinished(request: FinishedRequest): void {
-    const children = this.#routeChildren(request.route);
-    children.requests(request.method, request.status).inc();
-    children.duration.observe(request.durationSeconds);
-    if (request.bytesToClient > 0) children.responseBytes.inc(request.bytesToClient);
+    const route = this.#route(request.route);
+    route.requests(request.method, request.status).inc();
+    route.duration.observe(request.durationSeconds);
+    if (request.bytesToClient > 0) route.responseBytes.inc(request.bytesToClient);
   }
 
-  #routeChildren(route: string) {
-    let children = this.#children.get(route);
+  #route(route: string): RouteChildren {
+    let children = this.#routes.get(route);
     if (children === undefined) {
-      children = childrenOf(route, this.#requests, this.#duration, this.#responseBytes);
-      this.#children.set(route, children);
+      const labels = { route };
+      children = {
+        duration: this.#duration.labels(labels),
+        responseBytes: this.#responseBytes.labels(labels),
+        requests: memo((method: string, status: number) =>
+          this.#requests.labels({ route, method, status: String(status) }),
+        ),
+        streams: memo((outcome: string) => this.#streams.labels({ route, outcome })),
+      };
+      this.#routes.set(route, children);
+    }
+    return children;
+  }
+
+  #source(source: string): SourceChildren {
+    let children = this.#sources.get(source);
+    if (children === undefined) {
+      const labels = { source };
+      children = {
+        bytes: this.#sourceBytes.labels(labels),
+        firstByte: this.#firstByte.labels(labels),
+        retries: this.#retries.labels(labels),
+        resumes: this.#resumes.labels(labels),
+        errors: memo((failure: string) => this.#errors.labels({ source, failure })),
+      };
+      this.#sources.set(source, children);
     }
     return children;
   }
 }
 
-function childrenOf(
-  route: string,
-  requests: Counter<'route' | 'method' | 'status'>,
-  duration: Histogram<'route'>,
-  responseBytes: Counter<'route'>,
-) {
-  const byMethodAndStatus = new Map<string, Counter.Internal>();
-  return {
-    duration: duration.labels({ route }),
-    responseBytes: responseBytes.labels({ route }),
-    requests(method: string, status: number): Counter.Internal {
-      const key = `${method} ${status}`;
-      let child = byMethodAndStatus.get(key);
-      if (child === undefined) {
-        child = requests.labels({ route, method, status: String(status) });
-        byMethodAndStatus.set(key, child);
-      }
-      return child;
-    },
+interface RouteChildren {
+  duration: Histogram.Internal<'route'>;
+  responseBytes: Counter.Internal;
+  requests: (method: string, status: number) => Counter.Internal;
+  streams: (outcome: string) => Counter.Internal;
+}
+
+interface SourceChildren {
+  bytes: Counter.Internal;
+  firstByte: Histogram.Internal<'source'>;
+  retries: Counter.Internal;
+  resumes: Counter.Internal;
+  errors: (failure: string) => Counter.Internal;
+}
+
+/** `make` called once per distinct arguments; they are few (methods, statuses, outcomes). */
+function memo<A extends (string | number)[], T>(make: (...args: A) => T): (...args: A) => T {
+  const made = new Map<string, T>();
+  return (...args) => {
+    const key = args.join(' ');
+    let value = made.get(key);
+    if (value === undefined) {
+      value = make(...args);
+      made.set(key, value);
+    }
+    return value;
   };
 }

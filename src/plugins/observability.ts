@@ -102,6 +102,8 @@ export const observabilityPlugin = fp(
       for (const stop of unsubscribe) stop();
     });
 
+    // Read once: the line is not even built when it would not be written.
+    const accessLogged = ['trace', 'debug', 'info'].includes(app.log.level);
     const finish = (request: FastifyRequest, reply: FastifyReply, observed: ObservedRequest) => {
       const stream = observed.stream;
       const status = reply.raw.headersSent ? reply.statusCode : CLIENT_CLOSED;
@@ -117,6 +119,7 @@ export const observabilityPlugin = fp(
         bytesToClient: bytes,
       });
       tracer.endRequest(observed.span, status, outcome);
+      if (!accessLogged) return;
       const line: AccessLogLine = {
         method: request.method,
         route: observed.route,

@@ -50,8 +50,10 @@ function report(
   error: unknown,
 ): void {
   sourceAttempt.publish({
-    ...asked,
     scope: observed.scope,
+    operation: asked.operation,
+    key: asked.key,
+    range: asked.range,
     attempt: attempt + 1,
     resumedFrom: observed.resumedFrom,
     outcome: error === undefined ? 'ok' : error instanceof SourceError ? error.failure : 'error',
