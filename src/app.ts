@@ -44,7 +44,7 @@ export function buildApp(
     logger: {
       level: settings.logLevel,
       redact: { paths: REDACTED_PATHS, censor: '[REDACTED]' },
-      // Fastify logs a request this way when a stream fails; the URL loses its signatures.
+      // Any line that logs a request (`{req}`) shows its URL without signature parameters.
       serializers: {
         req: (request: { method?: string; url?: string }) => ({
           method: request.method,
