@@ -1,10 +1,12 @@
-import Fastify, { type FastifyInstance } from 'fastify';
-import { serializeRequest } from './auth/log-safety.js';
+import Fastify, { type FastifyInstance, type FastifyRequest, LogController } from 'fastify';
+import { loggedUrl, REDACTED_PATHS } from './ops/access-log.js';
+import { requestIdOf } from './ops/request-id.js';
 import { streamgate } from './plugin.js';
 import { accessPlugin } from './plugins/access.js';
 import { corsPlugin } from './plugins/cors.js';
 import { docsPlugin } from './plugins/docs.js';
 import { errorHandlerPlugin } from './plugins/error-handler.js';
+import { observabilityPlugin } from './plugins/observability.js';
 import { requestGuardsPlugin } from './plugins/request-guards.js';
 import { streamLimit } from './plugins/stream-limit.js';
 import { healthRoutesPlugin } from './routes/health.js';
@@ -13,6 +15,11 @@ import type { Settings } from './settings.js';
 import { answerClientError, answerConnect, answerFrameworkError } from './socket-errors.js';
 import { createSources, type SourceClients } from './sources/index.js';
 
+export interface AppOptions {
+  /** Where the logs go instead of stdout (tests read them). */
+  logStream?: { write(line: string): void };
+}
+
 /**
  * Builds the app without listening; `main.ts` listens, tests use it in-process. Plugins declare
  * their names and dependencies, so registering them out of order fails at start-up.
@@ -20,14 +27,30 @@ import { createSources, type SourceClients } from './sources/index.js';
 export function buildApp(
   settings: Settings,
   clients: SourceClients = {},
-  options: { logStream?: { write(line: string): void } } = {},
+  options: AppOptions = {},
 ): FastifyInstance {
   const app = Fastify({
     logger: {
       level: settings.logLevel,
-      serializers: { req: serializeRequest },
-      ...(options.logStream && { stream: options.logStream }),
+      redact: { paths: REDACTED_PATHS, censor: '[REDACTED]' },
+      // Any line that logs a request (`{req}`) shows its URL without signature parameters.
+      serializers: {
+        req: (request: Partial<FastifyRequest>) => ({
+          method: request.method,
+          url: typeof request.url === 'string' ? loggedUrl(request.url) : undefined,
+          remoteAddress: request.ip,
+          remotePort: request.socket?.remotePort,
+        }),
+      },
+      ...(options.logStream === undefined ? {} : { stream: options.logStream }),
     },
+    // One access-log line per request instead of Fastify's two (plugins/observability).
+    logController: new LogController({
+      disableRequestLogging: true,
+      requestIdLogLabel: 'requestId',
+    }),
+    genReqId: requestIdOf,
+    requestIdHeader: false,
     routerOptions: { maxParamLength: 64 },
     // Answered by the request guards instead, in the service's JSON shape.
     return503OnClosing: false,
@@ -38,11 +61,13 @@ export function buildApp(
   const sources = createSources(settings, clients);
 
   app.register(errorHandlerPlugin);
+  app.register(docsPlugin);
+  // Before every other hook, so that even a refused request has its id, log line and metrics.
+  app.register(observabilityPlugin);
   app.register(requestGuardsPlugin, { maxUrlLength: settings.maxUrlLength });
-  // CORS first, so that a preflight is answered without credentials.
+  // CORS before access control, so that a preflight is answered without credentials.
   app.register(corsPlugin, { origins: settings.access.corsOrigins });
   app.register(accessPlugin, settings.access);
-  app.register(docsPlugin);
   app.register(healthRoutesPlugin, { sources, timeoutMs: settings.timeouts.firstByteMs });
   // The service is the library's plugin over its sources and route table. After the docs, so
   // that the OpenAPI document lists its routes; the plugin closes the sources with the app.

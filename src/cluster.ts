@@ -1,5 +1,6 @@
 import cluster, { type Worker } from 'node:cluster';
 import { type Logger, pino } from 'pino';
+import { serveClusterMetrics } from './ops/metrics-cluster.js';
 import type { Settings } from './settings.js';
 
 /** Unexpected worker deaths are counted over this window to tell a crash loop from bad luck. */
@@ -41,6 +42,8 @@ class Supervisor {
     // stranded (Node 20 queues it on the closed handle), so shutdown would hang it instead of
     // refusing it. The kernel's accept spreads connections over idle workers well enough here.
     cluster.schedulingPolicy = cluster.SCHED_NONE;
+    // A scrape of /metrics on any worker is answered with the sum over all of them.
+    serveClusterMetrics();
     cluster.on('listening', (worker) => this.onListening(worker));
     cluster.on('exit', (worker, code, signal) => this.onExit(worker, code, signal));
     process.on('SIGTERM', (signal) => this.shutdown(signal));

@@ -64,6 +64,7 @@ export const catalogue = {
   TOO_MANY_STREAMS: { status: 503, detail: 'Too many concurrent downloads, retry later' },
   SHUTTING_DOWN: { status: 503, detail: 'Server is shutting down' },
   NOT_READY: { status: 503, detail: 'Not ready' },
+  METRICS_UNAVAILABLE: { status: 503, detail: 'Metrics unavailable, retry later' },
   URL_TOO_LONG: { status: 414, detail: 'URL too long' },
   ROUTE_NOT_FOUND: { status: 404, detail: 'Not Found' },
   METHOD_NOT_ALLOWED: { status: 405, detail: 'Method Not Allowed' },

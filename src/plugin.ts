@@ -106,6 +106,7 @@ async function streamgatePlugin(app: FastifyInstance, options: StreamgateOptions
         key,
         presentation,
         errors: call.errors === undefined ? errors : { ...errors, ...call.errors },
+        scope: this.request.observed ?? undefined,
       };
       return sendObject(this.request, this, target, policy);
     },

@@ -8,6 +8,7 @@ import {
 } from './http/conditional.js';
 import { type Presentation, responseHeaders } from './http/headers.js';
 import type { ByteRange, ObjectStream, Source } from './sources/source.js';
+import type { StreamScope } from './stream/events.js';
 import { type OpenPolicy, openObject, statObject } from './stream/open.js';
 import { type ResumePolicy, Resumer, strongEtag } from './stream/resume.js';
 import { type BodyPolicy, SourceBody } from './stream/source-body.js';
@@ -18,6 +19,8 @@ export interface ObjectTarget {
   key: string;
   presentation: Presentation;
   errors: SourceErrorCodes;
+  /** Names this request's stream and source attempts in their diagnostics events. */
+  scope?: StreamScope | undefined;
 }
 
 export interface ServePolicy {
@@ -65,6 +68,7 @@ export async function serveObject(
         {},
         policy.open,
         controller.signal,
+        observed(target),
       );
       return streamingAnswer({ status: 200 }, opened, target, policy, controller);
     }
@@ -86,7 +90,7 @@ async function decideThenOpen(
   const { source, key, presentation } = target;
   // Twice at most: the object may change between reading its validators and opening it.
   for (let attempt = 0; ; attempt++) {
-    const info = await statObject(source, key, policy.open, controller.signal);
+    const info = await statObject(source, key, policy.open, controller.signal, observed(target));
     const decision = decide(request.headers, info);
     if (decision.status === 412 || decision.status === 416) {
       const headers = responseHeaders(decision, info, presentation);
@@ -105,6 +109,7 @@ async function decideThenOpen(
         { range, ifMatch },
         policy.open,
         controller.signal,
+        observed(target),
       );
       return streamingAnswer(decision, opened, target, policy, controller);
     } catch (error) {
@@ -128,6 +133,7 @@ function streamingAnswer(
     resumer: Resumer.for(info, range, reopener(target, policy.open), policy.resume),
     policy: policy.body,
     controller,
+    scope: target.scope,
   });
   return {
     status: decision.status,
@@ -136,7 +142,14 @@ function streamingAnswer(
   };
 }
 
+function observed({ scope }: ObjectTarget, resumedFrom?: number) {
+  return scope === undefined ? undefined : { scope, resumedFrom };
+}
+
 function reopener(target: ObjectTarget, policy: OpenPolicy) {
-  return async (range: ByteRange, ifMatch: string, signal: AbortSignal): Promise<Readable> =>
-    (await openObject(target.source, target.key, { range, ifMatch }, policy, signal)).body;
+  return async (range: ByteRange, ifMatch: string, signal: AbortSignal): Promise<Readable> => {
+    const { source, key } = target;
+    const observedResume = observed(target, range.start);
+    return (await openObject(source, key, { range, ifMatch }, policy, signal, observedResume)).body;
+  };
 }

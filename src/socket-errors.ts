@@ -6,7 +6,8 @@ import { catalogue, clientErrorCode, type ErrorCode } from './errors.js';
 /**
  * Answers given before a request reaches a route (the socket could not be parsed, or the URL
  * not decoded), in the service's JSON shape `{"detail": …}` instead of Node's empty body or
- * Fastify's own shape.
+ * Fastify's own shape. Those written on the socket never became a request: they carry no
+ * `x-request-id`, and are neither logged per request nor counted in the metrics.
  */
 
 /** Node's parser errors that have a more precise status than 400, as Node itself maps them. */
@@ -53,10 +54,12 @@ export function answerConnect(_request: IncomingMessage, socket: Duplex): void {
  */
 export function answerFrameworkError(
   error: FastifyError,
-  _request: FastifyRequest,
+  request: FastifyRequest,
   reply: FastifyReply,
 ): void {
   const status = error.statusCode !== undefined && error.statusCode < 500 ? error.statusCode : 400;
   const { status: answered, detail } = catalogue[clientErrorCode(status)];
+  // Fastify runs no hook for these answers.
+  reply.server.observeUnrouted(request, reply);
   reply.code(answered).send({ detail });
 }

@@ -1,19 +1,20 @@
-import { readFileSync } from 'node:fs';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
-
-const packageJson: { version: string; description: string } = JSON.parse(
-  readFileSync(new URL('../../package.json', import.meta.url), 'utf8'),
-);
+import { packageInfo } from '../package-info.js';
 
 /** Any one of these opens the tasks routes once access control is configured. */
-const TASK_SECURITY: Record<string, string[]>[] = [
+const TASK_SECURITY: readonly Record<string, string[]>[] = [
   { apiKey: [] },
   { bearer: [] },
   { signedUrl: [] },
 ];
+
+/** The access methods of a route: those of access control for `/tasks/...`, none elsewhere. */
+export function securityOf(url: string): readonly Record<string, string[]>[] {
+  return url.startsWith('/tasks/') ? TASK_SECURITY : [];
+}
 
 const securitySchemes = {
   apiKey: { type: 'apiKey', in: 'header', name: 'x-api-key', description: 'An API key.' },
@@ -32,8 +33,9 @@ const securitySchemes = {
 
 /**
  * OpenAPI 3 description of every route at /openapi.json, browsable at /docs. Registered before
- * any route, so that swagger's onRoute hook sees them all. The tasks routes name the access
- * methods; the others are open (`security: []`).
+ * any route, so that swagger's onRoute hook sees them all. Routes document their answers with
+ * `config.swaggerTransform` (routes/openapi.ts), which Fastify's serializer never sees. The tasks
+ * routes name the access methods; the others are open (`security: []`).
  */
 export const docsPlugin = fp(
   async (app: FastifyInstance) => {
@@ -41,13 +43,19 @@ export const docsPlugin = fp(
       openapi: {
         info: {
           title: 'streamgate',
-          description: packageJson.description,
-          version: packageJson.version,
+          description: packageInfo.description,
+          version: packageInfo.version,
+          license: { name: 'MIT', url: 'https://opensource.org/licenses/MIT' },
         },
+        servers: [{ url: 'http://127.0.0.1:8000', description: 'The defaults of HOST and PORT' }],
+        tags: [
+          { name: 'objects', description: 'Objects streamed from storage and the upstream.' },
+          { name: 'operations', description: 'Health, readiness and metrics.' },
+        ],
         components: { securitySchemes },
       },
       transform: ({ schema, url }) => ({
-        schema: { ...schema, security: url.startsWith('/tasks/') ? TASK_SECURITY : [] },
+        schema: { ...schema, security: securityOf(url) },
         url,
       }),
     });

@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
 import { catalogue } from '../errors.js';
 import type { Source } from '../sources/source.js';
+import { detail, documented } from './openapi.js';
 
 type CheckResult = 'ok' | 'unavailable';
 
@@ -20,11 +21,53 @@ export interface HealthOptions {
   timeoutMs: number;
 }
 
+const checks = {
+  type: 'object',
+  additionalProperties: { type: 'string', enum: ['ok', 'unavailable'] },
+  description: 'Each source by name.',
+};
+
+const liveness = {
+  schema: { operationId: 'getLiveness', summary: 'Liveness probe' },
+  config: {
+    swaggerTransform: documented({
+      tags: ['operations'],
+      response: {
+        200: {
+          description: 'The process answers.',
+          type: 'object',
+          properties: { status: { type: 'string', enum: ['ok'] } },
+        },
+      },
+    }),
+  },
+};
+
+const readiness = {
+  schema: { operationId: 'getReadiness', summary: 'Readiness probe' },
+  config: {
+    swaggerTransform: documented({
+      tags: ['operations'],
+      response: {
+        200: {
+          description: 'Every source answered its probe.',
+          type: 'object',
+          properties: { status: { type: 'string', enum: ['ready'] }, checks },
+        },
+        503: {
+          ...detail('NOT_READY', 'a source did not answer its probe, or the server is draining'),
+          properties: { detail: { type: 'string' }, checks },
+        },
+      },
+    }),
+  },
+};
+
 /** Liveness (the process answers) and readiness (every source reachable, by name). */
 export const healthRoutesPlugin = fp(
   async (app: FastifyInstance, { sources, timeoutMs }: HealthOptions) => {
-    app.get('/healthz', { schema: { summary: 'Liveness probe' } }, async () => ({ status: 'ok' }));
-    app.get('/readyz', { schema: { summary: 'Readiness probe' } }, async (_request, reply) => {
+    app.get('/healthz', liveness, async () => ({ status: 'ok' }));
+    app.get('/readyz', readiness, async (_request, reply) => {
       const names = [...sources.keys()];
       const results = await Promise.all([...sources.values()].map((s) => check(s, timeoutMs)));
       const checks = Object.fromEntries(names.map((name, i) => [name, results[i]]));

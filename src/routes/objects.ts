@@ -1,9 +1,10 @@
-import type { FastifyInstance, onRequestHookHandler } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest, onRequestHookHandler } from 'fastify';
 import { GatewayError, ValidationError } from '../errors.js';
 import { attachment, type Presentation } from '../http/headers.js';
 import { sendObject } from '../send-object.js';
 import type { ServePolicy } from '../serve-object.js';
 import type { Source } from '../sources/source.js';
+import { objectOperation } from './openapi.js';
 import type { ObjectRouteSpec, ParamSpec } from './table.js';
 import { compileTemplate } from './template.js';
 
@@ -29,7 +30,7 @@ const querystring = {
   properties: { download: { type: 'string', enum: ['0', '1', 'true', 'false'] } },
 } as const;
 
-const SERVED_METHODS = ['GET', 'HEAD'];
+const SERVED_METHODS = ['GET', 'HEAD'] as const;
 const OTHER_METHODS = ['POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS'];
 
 /** Parameters as numbers; one above its maximum is a FastAPI-shaped 422. */
@@ -69,31 +70,46 @@ function registerRoute(app: FastifyInstance, spec: ObjectRouteSpec, options: Obj
   });
   const plain = presentation(undefined);
 
-  app.route<ObjectRequest>({
-    method: SERVED_METHODS,
-    url: spec.url,
-    schema: {
-      operationId: spec.operationId,
-      summary: spec.summary,
-      params: {
-        type: 'object',
-        properties: Object.fromEntries(names.map((name) => [name, decimal])),
-        required: names,
+  const handler = async (request: FastifyRequest<ObjectRequest>, reply: FastifyReply) => {
+    const values = parseParams(spec.params, request.params);
+    const target = {
+      source,
+      key: key(values),
+      presentation: wantsDownload(request.query) ? presentation(filename(values)) : plain,
+      errors: spec.errors,
+      scope: request.observed ?? undefined,
+    };
+    return sendObject(request, reply, target, options.policy);
+  };
+
+  // One route per method, so that each has its own operation in the OpenAPI document.
+  for (const method of SERVED_METHODS) {
+    const docs = objectOperation(spec, method);
+    app.route<ObjectRequest>({
+      method,
+      url: spec.url,
+      exposeHeadRoute: false,
+      schema: {
+        operationId: docs.operationId,
+        summary: docs.summary,
+        params: {
+          type: 'object',
+          properties: Object.fromEntries(names.map((name) => [name, decimal])),
+          required: names,
+        },
+        querystring,
       },
-      querystring,
-    },
-    onRequest: options.admit,
-    handler: async (request, reply) => {
-      const values = parseParams(spec.params, request.params);
-      const target = {
-        source,
-        key: key(values),
-        presentation: wantsDownload(request.query) ? presentation(filename(values)) : plain,
-        errors: spec.errors,
-      };
-      return sendObject(request, reply, target, options.policy);
-    },
-  });
+      config: {
+        route: spec.operationId,
+        source: spec.source,
+        swaggerTransform: docs.swaggerTransform,
+        // @fastify/swagger leaves HEAD routes out unless asked.
+        swagger: { exposeHeadRoute: true },
+      },
+      onRequest: options.admit,
+      handler,
+    });
+  }
 
   // Fastify alone answers 404 for a known path with another method.
   const allow = SERVED_METHODS.join(', ');

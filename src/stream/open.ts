@@ -2,6 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { SourceError } from '../errors.js';
 import type { ByteRange, ObjectInfo, ObjectStream, Source } from '../sources/source.js';
 import { discard } from './discard.js';
+import { type SourceAttemptMessage, type StreamScope, sourceAttempt } from './events.js';
 import { backoff } from './resume.js';
 
 export interface OpenPolicy {
@@ -42,16 +43,51 @@ async function withDeadline<T>(
   }
 }
 
+/** Whom the attempts of one call are reported for, and what they ask. */
+export interface AttemptScope {
+  scope: StreamScope;
+  /** The offset a resume asks from. */
+  resumedFrom?: number | undefined;
+}
+
+type Asked = Pick<SourceAttemptMessage, 'operation' | 'key' | 'range'>;
+
+function report(
+  observed: AttemptScope,
+  asked: Asked,
+  attempt: number,
+  startedAt: number,
+  error: unknown,
+): void {
+  sourceAttempt.publish({
+    scope: observed.scope,
+    operation: asked.operation,
+    key: asked.key,
+    range: asked.range,
+    attempt: attempt + 1,
+    resumedFrom: observed.resumedFrom,
+    outcome: error === undefined ? 'ok' : error instanceof SourceError ? error.failure : 'error',
+    firstByteMs: performance.now() - startedAt,
+  });
+}
+
 /** Calls the source until it answers, retrying only failures that nothing was sent for. */
 async function withRetry<T>(
   call: (signal: AbortSignal) => Promise<T>,
   policy: OpenPolicy,
   signal: AbortSignal,
+  observed: AttemptScope | undefined,
+  asked: Asked,
 ): Promise<T> {
   for (let attempt = 0; ; attempt++) {
+    const reported = observed !== undefined && sourceAttempt.hasSubscribers;
+    const startedAt = reported ? performance.now() : 0;
     try {
-      return await withDeadline(call, policy.firstByteMs, signal);
+      const answer = await withDeadline(call, policy.firstByteMs, signal);
+      if (reported) report(observed, asked, attempt, startedAt, undefined);
+      return answer;
     } catch (error) {
+      if (reported) report(observed, asked, attempt, startedAt, error);
       const retry = error instanceof SourceError && error.retryable && attempt < policy.attempts;
       if (!retry || signal.aborted) throw error;
       await sleep(backoff(policy.backoffMs, attempt), undefined, { signal });
@@ -69,8 +105,13 @@ export function statObject(
   key: string,
   policy: OpenPolicy,
   signal: AbortSignal,
+  observed?: AttemptScope,
 ): Promise<ObjectInfo> {
-  return withRetry((attemptSignal) => source.stat(key, attemptSignal), policy, signal);
+  return withRetry((attemptSignal) => source.stat(key, attemptSignal), policy, signal, observed, {
+    operation: 'stat',
+    key,
+    range: undefined,
+  });
 }
 
 /**
@@ -83,6 +124,7 @@ export function openObject(
   request: { range?: ByteRange | undefined; ifMatch?: string | undefined },
   policy: OpenPolicy,
   signal: AbortSignal,
+  observed?: AttemptScope,
 ): Promise<ObjectStream> {
   return withRetry(
     async (attemptSignal) => {
@@ -105,5 +147,7 @@ export function openObject(
     },
     policy,
     signal,
+    observed,
+    { operation: 'read', key, range: request.range },
   );
 }

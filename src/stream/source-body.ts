@@ -1,6 +1,7 @@
 import { finished, Readable } from 'node:stream';
 import { SourceError } from '../errors.js';
 import { discard } from './discard.js';
+import { type StreamOutcome, type StreamScope, streamEnd, streamStart } from './events.js';
 import type { Resumer } from './resume.js';
 
 export interface BodyPolicy {
@@ -27,7 +28,9 @@ export class SourceBody extends Readable {
   /** The client is not reading: time it spends so does not count as the source being idle. */
   #paused = false;
   #delivered = 0;
+  #resumes = 0;
   #complete = false;
+  readonly #scope: StreamScope | undefined;
 
   constructor(
     first: Readable,
@@ -36,10 +39,16 @@ export class SourceBody extends Readable {
       resumer: Resumer | undefined;
       policy: BodyPolicy;
       controller: AbortController;
+      /** Names the stream in its start and end events. */
+      scope?: StreamScope | undefined;
     },
   ) {
     super({ highWaterMark: 64 * 1024 });
     this.#length = options.length;
+    this.#scope = options.scope;
+    if (this.#scope !== undefined && streamStart.hasSubscribers) {
+      streamStart.publish({ scope: this.#scope, length: this.#length });
+    }
     this.#resumer = options.resumer;
     this.#controller = options.controller;
     // One timer for the whole body, refreshed on every chunk; a pause or a resume in progress
@@ -65,7 +74,24 @@ export class SourceBody extends Readable {
     this.#stopTimers();
     this.#release();
     if (!this.#complete) this.#controller.abort();
+    this.#reportEnd(error);
     callback(error);
+  }
+
+  /** Once, from `_destroy`, which every path reaches (autoDestroy after the last byte). */
+  #reportEnd(error: Error | null): void {
+    if (this.#scope === undefined || !streamEnd.hasSubscribers) return;
+    // What is still buffered here was never taken by the response.
+    const taken = this.#delivered - this.readableLength;
+    // A client that has every byte may close before the source reports its end.
+    const complete = error === null && (this.#complete || taken === this.#length);
+    streamEnd.publish({
+      scope: this.#scope,
+      outcome: complete ? 'complete' : outcomeOf(error),
+      bytesFromSource: this.#delivered,
+      bytesToClient: taken,
+      resumes: this.#resumes,
+    });
   }
 
   #onIdle(): void {
@@ -130,11 +156,23 @@ export class SourceBody extends Readable {
       (rest) => {
         // The client may have gone while the rest was being opened: nobody will read it.
         if (this.destroyed) discard(rest);
-        else this.#attach(rest);
+        else {
+          this.#resumes++;
+          this.#attach(rest);
+        }
       },
       (error: unknown) => this.destroy(asError(error)),
     );
   }
+}
+
+/** A body destroyed before its end: by its source's failure, or by the client leaving. */
+function outcomeOf(error: Error | null): StreamOutcome {
+  if (!(error instanceof SourceError)) return 'client_aborted';
+  const timedOut =
+    error.failure === 'timeout' ||
+    (error.cause instanceof SourceError && error.cause.failure === 'timeout');
+  return timedOut ? 'timed_out' : 'source_failed';
 }
 
 function asError(error: unknown): Error {

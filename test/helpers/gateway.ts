@@ -1,7 +1,7 @@
 import type { AddressInfo } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import { S3_ACCESS_KEY_ID, S3_SECRET_ACCESS_KEY } from '../../dev/s3-server.js';
-import { buildApp } from '../../src/app.js';
+import { type AppOptions, buildApp } from '../../src/app.js';
 import { loadSettings } from '../../src/settings.js';
 import type { SourceClients } from '../../src/sources/index.js';
 
@@ -31,9 +31,10 @@ export interface RunningGateway {
 export async function startGateway(
   env: Record<string, string>,
   clients: SourceClients = {},
+  options: AppOptions = {},
 ): Promise<RunningGateway> {
   const settings = loadSettings({ LOG_LEVEL: 'silent', ...env, HOST: '127.0.0.1', PORT: '0' });
-  const app = buildApp(settings, clients);
+  const app = buildApp(settings, clients, options);
   await app.listen({ host: '127.0.0.1', port: 0 });
   const { port } = app.server.address() as AddressInfo;
   return { app, url: `http://127.0.0.1:${port}`, close: () => app.close() };

@@ -36,7 +36,7 @@ export async function startMain(env: Record<string, string>): Promise<RunningMai
       PATH: process.env.PATH ?? '',
       HOST: '127.0.0.1',
       PORT: '0',
-      LOG_LEVEL: 'info',
+      LOG_LEVEL: 'debug',
       STORAGE_BACKEND: 'fs',
       ...env,
     },

@@ -1,0 +1,65 @@
+/**
+ * What the logs may say about a request: never a credential. Headers are redacted by pino
+ * wherever a logged object carries them; signed URLs lose their signature parameters.
+ */
+
+/** Query parameters that carry a credential or a signature (presigned S3 and HMAC links). */
+const SECRET_PARAMS = new Set([
+  'sig',
+  'signature',
+  'x-amz-signature',
+  'x-amz-credential',
+  'x-amz-security-token',
+]);
+
+/** pino `redact` paths: request headers that carry credentials, in any object pino logs. */
+export const REDACTED_PATHS = [
+  'req.headers.authorization',
+  'req.headers["proxy-authorization"]',
+  'req.headers["x-api-key"]',
+  'req.headers.cookie',
+  'headers.authorization',
+  'headers["proxy-authorization"]',
+  'headers["x-api-key"]',
+  'headers.cookie',
+  'res.headers["set-cookie"]',
+];
+
+function isSecret(pair: string): boolean {
+  const end = pair.indexOf('=');
+  const name = end === -1 ? pair : pair.slice(0, end);
+  let decoded = name;
+  try {
+    decoded = decodeURIComponent(name);
+  } catch {
+    // An undecodable name is logged as it came.
+  }
+  return SECRET_PARAMS.has(decoded.toLowerCase());
+}
+
+/** The URL as logged: path and query, without the parameters that carry credentials. */
+export function loggedUrl(url: string): string {
+  const query = url.indexOf('?');
+  if (query === -1) return url;
+  const kept = url
+    .slice(query + 1)
+    .split('&')
+    .filter((pair) => !isSecret(pair));
+  const path = url.slice(0, query);
+  return kept.length === 0 ? path : `${path}?${kept.join('&')}`;
+}
+
+/** The one line logged when a request is over. */
+export interface AccessLogLine {
+  method: string;
+  route: string;
+  url: string;
+  taskId: string | undefined;
+  status: number;
+  bytes: number;
+  durationMs: number;
+  outcome: string;
+  attempts: number;
+  resumes: number;
+  client: string;
+}

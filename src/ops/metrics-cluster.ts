@@ -1,0 +1,116 @@
+import cluster from 'node:cluster';
+import { AggregatorRegistry, type Registry } from 'prom-client';
+
+/**
+ * Metrics summed over every worker of a cluster. The primary does not listen on the HTTP port,
+ * so a scrape lands on one worker, which asks the primary over IPC; the primary gathers every
+ * worker's registries with prom-client's AggregatorRegistry (itself over cluster IPC, each
+ * worker answering with its own) and sends the text back.
+ */
+
+const ASK = 'streamgate:metrics:ask';
+const ANSWER = 'streamgate:metrics:answer';
+/** Above AggregatorRegistry's own 5 s, so that its timeout is the one reported. */
+const ANSWER_TIMEOUT_MS = 6_000;
+
+interface Ask {
+  type: typeof ASK;
+  id: number;
+}
+
+interface Answer {
+  type: typeof ANSWER;
+  id: number;
+  text: string | undefined;
+  error: string | undefined;
+}
+
+function isAsk(message: unknown): message is Ask {
+  return (
+    typeof message === 'object' &&
+    message !== null &&
+    'type' in message &&
+    message.type === ASK &&
+    'id' in message &&
+    typeof message.id === 'number'
+  );
+}
+
+function isAnswer(message: unknown): message is Answer {
+  return (
+    typeof message === 'object' &&
+    message !== null &&
+    'type' in message &&
+    message.type === ANSWER &&
+    'id' in message &&
+    typeof message.id === 'number'
+  );
+}
+
+/** The primary could not gather the workers' metrics (a worker did not answer in time). */
+export class ClusterMetricsError extends Error {
+  constructor(reason: string) {
+    super(`cluster metrics unavailable: ${reason}`);
+    this.name = 'ClusterMetricsError';
+  }
+}
+
+/**
+ * Called once by the cluster primary: answers the workers' requests for the whole cluster's
+ * metrics. Without it a worker's `/metrics` answers 503.
+ */
+export function serveClusterMetrics(): void {
+  const aggregator = new AggregatorRegistry();
+  cluster.on('message', (worker, message: unknown) => {
+    if (!isAsk(message)) return;
+    const reply = (text: string | undefined, error: string | undefined) => {
+      const answer: Answer = { type: ANSWER, id: message.id, text, error };
+      if (worker.isConnected()) worker.send(answer);
+    };
+    aggregator.clusterMetrics().then(
+      (text) => reply(text, undefined),
+      (error: unknown) => reply(undefined, error instanceof Error ? error.message : String(error)),
+    );
+  });
+}
+
+/**
+ * Called once in each worker: the registries this worker reports when the primary gathers
+ * (prom-client answers the primary's requests once an AggregatorRegistry exists).
+ */
+export function reportToPrimary(registries: Registry[]): void {
+  AggregatorRegistry.setRegistries(registries);
+  new AggregatorRegistry();
+}
+
+let asked = 0;
+
+/** In a worker: the whole cluster's metrics, in Prometheus text, gathered by the primary. */
+export function clusterMetrics(): Promise<string> {
+  const id = asked++;
+  const send = process.send?.bind(process);
+  if (send === undefined) return Promise.reject(new ClusterMetricsError('no primary to ask'));
+  return new Promise((resolve, reject) => {
+    const done = (outcome: () => void) => {
+      clearTimeout(timer);
+      process.off('message', onMessage);
+      outcome();
+    };
+    const onMessage = (message: unknown) => {
+      if (!isAnswer(message) || message.id !== id) return;
+      const { text, error } = message;
+      done(() =>
+        text === undefined ? reject(new ClusterMetricsError(error ?? '')) : resolve(text),
+      );
+    };
+    const timer = setTimeout(
+      () => done(() => reject(new ClusterMetricsError('the primary did not answer'))),
+      ANSWER_TIMEOUT_MS,
+    );
+    process.on('message', onMessage);
+    send({ type: ASK, id } satisfies Ask);
+  });
+}
+
+/** The content type of the text both kinds of registry produce. */
+export const METRICS_CONTENT_TYPE = AggregatorRegistry.PROMETHEUS_CONTENT_TYPE;

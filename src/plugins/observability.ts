@@ -1,0 +1,215 @@
+import cluster from 'node:cluster';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import fp from 'fastify-plugin';
+import { Registry } from 'prom-client';
+import { GatewayError } from '../errors.js';
+import { type AccessLogLine, loggedUrl } from '../ops/access-log.js';
+import { processMetrics, StreamMetrics } from '../ops/metrics.js';
+import { clusterMetrics, METRICS_CONTENT_TYPE, reportToPrimary } from '../ops/metrics-cluster.js';
+import { ObservedRequest } from '../ops/observed-request.js';
+import { REQUEST_ID_HEADER } from '../ops/request-id.js';
+import { RequestTracer } from '../ops/tracing.js';
+import { packageInfo } from '../package-info.js';
+import { detail, documented } from '../routes/openapi.js';
+import { type StreamScope, sourceAttempt, streamEnd, streamStart } from '../stream/events.js';
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /**
+     * For answers given before routing, which run no hooks: observes the request and sets the
+     * headers every answer carries.
+     */
+    observeUnrouted(request: FastifyRequest, reply: FastifyReply): void;
+  }
+  interface FastifyRequest {
+    /** This request as metrics, logs and traces see it; the scope of its stream events. */
+    observed: ObservedRequest | null;
+  }
+  interface FastifyContextConfig {
+    /** The route's label in metrics and logs when its methods have different operation ids. */
+    route?: string;
+    /** The source a route streams from, as named in the route table. */
+    source?: string;
+  }
+}
+
+/** The label of a request that matched no route. */
+const UNMATCHED = 'unmatched';
+/** The status logged and counted when the client left before a status line was sent. */
+const CLIENT_CLOSED = 499;
+
+function routeOf(request: FastifyRequest) {
+  const { schema, config, url } = request.routeOptions;
+  const label = config?.route ?? schema?.operationId ?? url ?? UNMATCHED;
+  return { label, pattern: url, source: config?.source ?? '' };
+}
+
+function pathOf(url: string): string {
+  const query = url.indexOf('?');
+  return query === -1 ? url : url.slice(0, query);
+}
+
+function taskIdOf(request: FastifyRequest): string | undefined {
+  const params = request.params;
+  if (typeof params !== 'object' || params === null || !('task_id' in params)) return undefined;
+  return String(params.task_id);
+}
+
+/** Body bytes of an answer that was not streamed: the JSON detail, or none. */
+function answeredBytes(request: FastifyRequest, reply: FastifyReply): number {
+  if (request.method === 'HEAD' || !reply.raw.writableFinished) return 0;
+  if (reply.statusCode === 204 || reply.statusCode === 304) return 0;
+  return Number(reply.getHeader('content-length')) || 0;
+}
+
+/**
+ * Sees inside every request: request ids and `nosniff` on every answer, Prometheus metrics at
+ * `GET /metrics` (summed over every worker under a cluster), one access-log line per request
+ * and a span per request and per source attempt. Streams are observed through their
+ * diagnostics events, never per chunk. Registered first, so that its hooks see every request.
+ */
+export const observabilityPlugin = fp(
+  async (app: FastifyInstance) => {
+    const metrics = new StreamMetrics();
+    const tracer = new RequestTracer(packageInfo.version);
+    const registries = [processMetrics(), metrics.registry];
+    if (cluster.isWorker) reportToPrimary(registries);
+
+    const ours = (scope: StreamScope) =>
+      scope instanceof ObservedRequest && scope.owner === metrics ? scope : undefined;
+    const unsubscribe = [
+      streamStart.subscribe((message) => {
+        const observed = ours(message.scope);
+        if (observed === undefined) return;
+        metrics.streamStarted();
+        observed.streamStarted();
+      }),
+      streamEnd.subscribe((message) => {
+        const observed = ours(message.scope);
+        if (observed === undefined) return;
+        metrics.streamEnded(message);
+        observed.streamEnded(message);
+      }),
+      sourceAttempt.subscribe((message) => {
+        const observed = ours(message.scope);
+        if (observed === undefined) return;
+        observed.attempts++;
+        metrics.sourceAttempted(message);
+        tracer.recordAttempt(observed.span, message);
+      }),
+    ];
+    app.addHook('onClose', async () => {
+      for (const stop of unsubscribe) stop();
+    });
+
+    // Read once: the line is not even built when it would not be written.
+    const accessLogged = ['trace', 'debug', 'info'].includes(app.log.level);
+    const finish = (request: FastifyRequest, reply: FastifyReply, observed: ObservedRequest) => {
+      const stream = observed.stream;
+      const status = reply.raw.headersSent ? reply.statusCode : CLIENT_CLOSED;
+      const outcome =
+        stream?.outcome ?? (reply.raw.writableFinished ? 'complete' : 'client_aborted');
+      const bytes = stream?.bytesToClient ?? answeredBytes(request, reply);
+      const durationMs = reply.elapsedTime;
+      metrics.requestFinished({
+        route: observed.route,
+        method: request.method,
+        status,
+        durationSeconds: durationMs / 1000,
+        bytesToClient: bytes,
+      });
+      tracer.endRequest(observed.span, status, outcome);
+      if (!accessLogged) return;
+      const line: AccessLogLine = {
+        method: request.method,
+        route: observed.route,
+        url: loggedUrl(request.url),
+        taskId: taskIdOf(request),
+        status,
+        bytes,
+        durationMs: Math.round(durationMs * 10) / 10,
+        outcome,
+        attempts: observed.attempts,
+        resumes: stream?.resumes ?? 0,
+        client: observed.client,
+      };
+      request.log.info(line, 'request completed');
+    };
+
+    const observe = (request: FastifyRequest, reply: FastifyReply) => {
+      // Unrouted answers come with a bare request, without this plugin's decoration.
+      if (request.observed) return;
+      const route = routeOf(request);
+      const span = tracer.startRequest({
+        method: request.method,
+        path: pathOf(request.url),
+        route: route.pattern,
+        headers: request.headers,
+      });
+      const over = () => finish(request, reply, observed);
+      const observed = new ObservedRequest(
+        metrics,
+        route.label,
+        route.source,
+        span,
+        request.ip,
+        over,
+      );
+      request.observed = observed;
+      reply.raw.once('close', () => observed.responseClosed());
+    };
+
+    const markAnswer = (request: FastifyRequest, reply: FastifyReply) => {
+      reply.header(REQUEST_ID_HEADER, request.id);
+      reply.header('x-content-type-options', 'nosniff');
+    };
+
+    app.decorateRequest('observed', null);
+    app.decorate('observeUnrouted', (request: FastifyRequest, reply: FastifyReply) => {
+      observe(request, reply);
+      markAnswer(request, reply);
+    });
+    app.addHook('onRequest', (request, reply, done) => {
+      observe(request, reply);
+      // The access line comes when the request is over; at debug, a line when it arrives.
+      request.log.debug({ req: request }, 'incoming request');
+      done();
+    });
+    app.addHook('onSend', (request, reply, payload, done) => {
+      markAnswer(request, reply);
+      done(null, payload);
+    });
+
+    app.get(
+      '/metrics',
+      {
+        schema: { operationId: 'getMetrics', summary: 'Prometheus metrics of every worker' },
+        config: {
+          swaggerTransform: documented({
+            tags: ['operations'],
+            description: 'The Prometheus text format, summed over every worker of a cluster.',
+            response: {
+              200: {
+                description: 'The metrics.',
+                content: { 'text/plain': { schema: { type: 'string' } } },
+              },
+              503: detail('METRICS_UNAVAILABLE', 'a worker or the primary did not answer in time'),
+            },
+          }),
+        },
+      },
+      async (_request, reply) => {
+        let text: string;
+        try {
+          text = cluster.isWorker
+            ? await clusterMetrics()
+            : await Registry.merge(registries).metrics();
+        } catch (error) {
+          throw new GatewayError('METRICS_UNAVAILABLE', { cause: error });
+        }
+        return reply.type(METRICS_CONTENT_TYPE).send(text);
+      },
+    );
+  },
+  { name: 'streamgate-observability', dependencies: ['streamgate-errors', 'streamgate-docs'] },
+);

@@ -1,0 +1,84 @@
+import { channel } from 'node:diagnostics_channel';
+import type { SourceFailure } from '../errors.js';
+import type { ByteRange } from '../sources/source.js';
+
+/**
+ * The stream's events on `node:diagnostics_channel`: published by the body's owner at the start
+ * and end of a stream and by the opener after each source attempt, never per chunk, and only
+ * while someone listens. Metrics, the access log and tracing subscribe; so can any APM agent.
+ */
+
+/** Who a stream serves: one object per request, the same in every event of that request. */
+export interface StreamScope {
+  /** The route's operation id. */
+  readonly route: string;
+  /** The source's name in the route table (`storage`, `upstream`). */
+  readonly source: string;
+}
+
+export type StreamOutcome = 'complete' | 'client_aborted' | 'source_failed' | 'timed_out';
+
+export interface StreamStartMessage {
+  scope: StreamScope;
+  /** Bytes the body will carry, when known. */
+  length: number | undefined;
+}
+
+export interface StreamEndMessage {
+  scope: StreamScope;
+  outcome: StreamOutcome;
+  /** Bytes the source delivered, over every resumed segment. */
+  bytesFromSource: number;
+  /**
+   * Bytes the response took from the body. On a client abort some of them may still sit in the
+   * socket's buffer and never reach the client.
+   */
+  bytesToClient: number;
+  /** Times the body was reopened after a break. */
+  resumes: number;
+}
+
+export interface SourceAttemptMessage {
+  scope: StreamScope;
+  /** `stat` reads the validators; `read` opens the body. */
+  operation: 'stat' | 'read';
+  key: string;
+  range: ByteRange | undefined;
+  /** 1 for the first try, counted per call of the opener. */
+  attempt: number;
+  /** The offset a resume asked from; undefined for a first open. */
+  resumedFrom: number | undefined;
+  outcome: 'ok' | SourceFailure | 'error';
+  /** From sending the request to the source's answer (its headers) or failure. */
+  firstByteMs: number;
+}
+
+/** A channel whose messages have one type. */
+export interface StreamChannel<T> {
+  readonly hasSubscribers: boolean;
+  publish(message: T): void;
+  /** Returns the function that unsubscribes. */
+  subscribe(listener: (message: T) => void): () => void;
+}
+
+function typedChannel<T>(name: string): StreamChannel<T> {
+  const raw = channel(name);
+  return {
+    get hasSubscribers() {
+      return raw.hasSubscribers;
+    },
+    publish: (message) => raw.publish(message),
+    subscribe(listener) {
+      // Published only by this module's callers, always with a T.
+      const untyped = (message: unknown) => listener(message as T);
+      raw.subscribe(untyped);
+      return () => {
+        raw.unsubscribe(untyped);
+      };
+    },
+  };
+}
+
+export const streamStart = typedChannel<StreamStartMessage>('streamgate:stream:start');
+export const streamEnd = typedChannel<StreamEndMessage>('streamgate:stream:end');
+export const sourceAttempt = typedChannel<SourceAttemptMessage>('streamgate:source:attempt');
