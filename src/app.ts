@@ -51,6 +51,7 @@ export function buildApp(
     routes: objectRoutes(settings),
     timeouts: settings.timeouts,
     retry: settings.retry,
+    parallel: settings.parallel,
     cacheControl: settings.cacheControl,
     admit: streamLimit(settings.maxConcurrentStreams),
   });

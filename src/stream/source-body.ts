@@ -36,9 +36,11 @@ export class SourceBody extends Readable {
       resumer: Resumer | undefined;
       policy: BodyPolicy;
       controller: AbortController;
+      /** Bytes it reads ahead of its reader; default 64 KiB. */
+      highWaterMark?: number;
     },
   ) {
-    super({ highWaterMark: 64 * 1024 });
+    super({ highWaterMark: options.highWaterMark ?? 64 * 1024 });
     this.#length = options.length;
     this.#resumer = options.resumer;
     this.#controller = options.controller;
