@@ -25,21 +25,17 @@ export interface ParallelBodyOptions {
 
 /**
  * One part in flight: its own SourceBody (idle timeout, resume within the part's range, read
- * ahead of the client up to the part's length and no further) under a controller of its own
- * that the request's abort reaches.
+ * ahead of the client up to the part's length and no further) under a controller of its own,
+ * which the parallel body aborts when it ends early.
  */
 class Part {
   readonly range: ByteRange;
   readonly controller = new AbortController();
   body: SourceBody | undefined;
   resumes = 0;
-  readonly #unlink: () => void;
 
-  constructor(range: ByteRange, request: AbortSignal) {
+  constructor(range: ByteRange) {
     this.range = range;
-    const abort = () => this.controller.abort();
-    request.addEventListener('abort', abort, { once: true });
-    this.#unlink = () => request.removeEventListener('abort', abort);
   }
 
   get length(): number {
@@ -64,7 +60,6 @@ class Part {
 
   /** Ends the part on every path: its body (and so its source) and any request in flight. */
   end(): void {
-    this.#unlink();
     this.body?.destroy();
     this.controller.abort();
   }
@@ -85,6 +80,8 @@ export class ParallelBody extends Readable {
   /** Parts opening or open, in order; the first is the one being sent. */
   readonly #window: Part[] = [];
   readonly #total: NodeJS.Timeout | undefined;
+  /** One listener on the request's signal for all parts, however many the window holds. */
+  readonly #onAbort = () => this.destroy();
   #next = 0;
   /** The client asked for nothing more: the part being sent is paused. */
   #waiting = false;
@@ -103,6 +100,7 @@ export class ParallelBody extends Readable {
         totalMs,
       );
     }
+    options.controller.signal.addEventListener('abort', this.#onAbort, { once: true });
     const part = this.#add();
     this.#started(part, part.start(new FirstBytes(first, part.length), options));
     this.#fill();
@@ -116,6 +114,7 @@ export class ParallelBody extends Readable {
 
   override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
     clearTimeout(this.#total);
+    this.#options.controller.signal.removeEventListener('abort', this.#onAbort);
     for (const part of this.#window.splice(0)) part.end();
     this.#sending = undefined;
     if (!this.#complete) this.#options.controller.abort();
@@ -123,10 +122,7 @@ export class ParallelBody extends Readable {
   }
 
   #add(): Part {
-    const part = new Part(
-      partRange(this.#options.plan, this.#next++),
-      this.#options.controller.signal,
-    );
+    const part = new Part(partRange(this.#options.plan, this.#next++));
     this.#window.push(part);
     return part;
   }
