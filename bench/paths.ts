@@ -119,7 +119,7 @@ const direct: PathSpec = {
   },
 };
 
-const nginxProxy: PathSpec = {
+export const nginxProxy: PathSpec = {
   name: 'nginx proxy_pass',
   throttled: false,
   unavailable: (context) => (context.nginx ? undefined : 'nginx is not installed'),
@@ -214,6 +214,7 @@ function imageRoute(
   throttled: boolean,
   script: (context: PathContext) => string,
   workers: (context: PathContext) => number,
+  settings: NodeJS.ProcessEnv = {},
 ): PathSpec {
   return {
     name,
@@ -222,12 +223,23 @@ function imageRoute(
       const port = await freePort();
       const base = `http://127.0.0.1:${port}`;
       const route = (bytes: number) => `/tasks/${bytes}/image`;
-      const env = gatewayEnv(origin, port, workers(context));
+      const env = { ...gatewayEnv(origin, port, workers(context)), ...settings };
       const probe = base + route(Math.min(...context.sizes));
       const child = await startServer(process.execPath, [script(context)], env, probe);
       return ownServer(base, child, route);
     },
   };
+}
+
+/** streamgate (dist/main.js, WORKERS=1) with extra settings, such as PARALLEL_PARTS. */
+export function streamgateWith(name: string, settings: NodeJS.ProcessEnv): PathSpec {
+  return imageRoute(
+    name,
+    false,
+    () => 'dist/main.js',
+    () => 1,
+    settings,
+  );
 }
 
 /** Every path, in the order of the tables; `workers` names the multi-process streamgate. */

@@ -88,6 +88,29 @@ function memoryTable(run: BenchRun, targets: TargetResult[]): string {
   return table(header, rows);
 }
 
+/** The throttled origin: one large download per path, median seconds and MiB/s. */
+function throttledOriginSection(run: BenchRun): string[] {
+  const result = run.throttledOrigin;
+  if (result === undefined) return [];
+  const rows = result.targets.map((target) => {
+    const seconds = target.download && target.download.ms.median / 1000;
+    return [
+      target.path,
+      target.error ? `failed: ${target.error.split('\n')[0]}` : fixed(seconds, 2),
+      seconds ? fixed(result.bytes / MIB / seconds) : '-',
+      fixed(target.download?.ttfbMs.median, 1),
+    ];
+  });
+  return [
+    '## Origin: nginx (throttled)',
+    '',
+    `The nginx origin behind a proxy that caps every connection at ${result.bytesPerSecond / MIB} MiB/s (bench/throttle-proxy.ts), as one connection to a far object store is capped: one ${result.bytes / MIB} MiB download, median of ${result.runs} after a sha256-checked one. streamgate with \`PARALLEL_PARTS=4\` fetches 8 MiB parts over four connections (docs/parallel-parts.md).`,
+    '',
+    table(['path', 's', 'MiB/s', 'TTFB ms'], rows),
+    '',
+  ];
+}
+
 function goalValue(goal: Goal): string {
   if (goal.value === undefined) return 'not measured';
   return goal.unit === 'x' ? `${goal.value.toFixed(2)}x` : `${goal.value.toFixed(0)} MiB`;
@@ -156,6 +179,7 @@ export function renderMarkdown(run: BenchRun): string {
     }
     if (targets.some((target) => target.error)) out.push('');
   }
+  out.push(...throttledOriginSection(run));
   out.push(
     '## Ratios and goals',
     '',

@@ -1,6 +1,7 @@
 /**
  * The shape of one bench run, as docs/benchmarks.json stores it and the report renders it.
  */
+import type { ThrottledOriginResult } from './throttled-origin.js';
 import type { ConcurrentResult, SingleResult, SmallResult, ThrottledResult } from './workloads.js';
 
 /** Everything measured for one origin / path pair; a workload that does not apply is absent. */
@@ -53,6 +54,8 @@ export interface BenchRun {
   /** Origins and paths that were skipped, and why. */
   notes: string[];
   targets: TargetResult[];
+  /** One large download per path through a rate-capped origin (bench/throttled-origin.ts). */
+  throttledOrigin?: ThrottledOriginResult;
   goals: Goal[];
   elapsedS: number;
 }

@@ -19,6 +19,14 @@ import { allPaths, type PathContext, type PathSpec, type RunningPath } from './p
 import { renderMarkdown } from './report.js';
 import type { BenchRun, Machine, TargetResult } from './results.js';
 import {
+  startThrottledOrigin,
+  THROTTLED_ORIGIN,
+  THROTTLED_PLAN,
+  type ThrottledOriginResult,
+  throttledOriginDownload,
+  throttledPaths,
+} from './throttled-origin.js';
+import {
   concurrentDownloads,
   idleRss,
   singleDownloads,
@@ -234,6 +242,48 @@ async function benchOrigin(
   return results;
 }
 
+/** The throttled origin's one workload for each wanted path; undefined when none is wanted. */
+async function benchThrottledOrigin(
+  nginx: string | undefined,
+  context: Omit<PathContext, 'sizes' | 'scratchDir'>,
+  tempRoot: string,
+  notes: string[],
+): Promise<ThrottledOriginResult | undefined> {
+  const specs = throttledPaths().filter((spec) => wanted(THROTTLED_ORIGIN, spec));
+  if (specs.length === 0) return undefined;
+  if (nginx === undefined) {
+    notes.push(`origin ${THROTTLED_ORIGIN}: not run, nginx is not installed.`);
+    return undefined;
+  }
+  const { bytes, runs, bytesPerSecond } = THROTTLED_PLAN;
+  say(
+    `origin ${THROTTLED_ORIGIN}: ${bytes / MIB} MiB, ${bytesPerSecond / MIB} MiB/s per connection`,
+  );
+  const result: ThrottledOriginResult = { bytes, runs, bytesPerSecond, targets: [] };
+  const directory = path.join(tempRoot, 'throttled');
+  const origin = own(await startThrottledOrigin(nginx, directory, context.buildDir));
+  try {
+    for (const [index, spec] of specs.entries()) {
+      const name = label(THROTTLED_ORIGIN, spec.name);
+      const pathContext = { ...context, sizes: [bytes], scratchDir: `${directory}-path-${index}` };
+      let running: RunningPath | undefined;
+      try {
+        running = own(await spec.start(origin, pathContext));
+        const download = await throttledOriginDownload(running, config, progress(name));
+        result.targets.push({ path: spec.name, download });
+      } catch (error) {
+        result.targets.push({ path: spec.name, error: errorText(error) });
+        say(`${name} failed: ${errorText(error)}`);
+      } finally {
+        if (running) await release(running);
+      }
+    }
+  } finally {
+    await release(origin);
+  }
+  return result;
+}
+
 /** A build of streamgate that ignores WORKERS runs one process: say so beside its figures. */
 function singleProcessNotes(targets: TargetResult[]): string[] {
   const many = `streamgate (WORKERS=${config.workers})`;
@@ -299,13 +349,15 @@ async function main(): Promise<number> {
   for (const plan of chosen) {
     targets.push(...(await benchOrigin(plan, plan.name === first, context, tempRoot, notes)));
   }
+  const throttledOrigin = await benchThrottledOrigin(nginx, context, tempRoot, notes);
   await cleanUp();
   notes.push(...singleProcessNotes(targets));
   const partial = { quick: config.quick, filter: config.only?.source, machine: machine(nginx) };
-  const run = { ...partial, plan: planOf(first), notes, targets };
+  const run = { ...partial, plan: planOf(first), notes, targets, throttledOrigin };
   const elapsedS = (performance.now() - startedAt) / 1000;
   await writeResults({ ...run, goals: evaluateGoals(run), elapsedS });
-  return targets.some((target) => target.error) ? 1 : 0;
+  const failed = [...targets, ...(throttledOrigin?.targets ?? [])].some((target) => target.error);
+  return failed ? 1 : 0;
 }
 
 main().then(

@@ -76,6 +76,7 @@ export function buildApp(
     routes: objectRoutes(settings),
     timeouts: settings.timeouts,
     retry: settings.retry,
+    parallel: settings.parallel,
     cacheControl: settings.cacheControl,
     admit: streamLimit(settings.maxConcurrentStreams),
   });

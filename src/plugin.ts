@@ -8,7 +8,12 @@ import { registerObjectRoutes } from './routes/objects.js';
 import type { ObjectRouteSpec } from './routes/table.js';
 import { sendObject } from './send-object.js';
 import type { ServePolicy } from './serve-object.js';
-import { loadSettings, type RetrySettings, type TimeoutSettings } from './settings.js';
+import {
+  loadSettings,
+  type ParallelSettings,
+  type RetrySettings,
+  type TimeoutSettings,
+} from './settings.js';
 import type { Source } from './sources/source.js';
 
 /** Timeouts of serving an object; connecting is the source's own setting. */
@@ -26,6 +31,8 @@ export interface StreamgateOptions {
   timeouts?: Partial<ServeTimeouts>;
   /** Defaults: those of the service (`RETRY_ATTEMPTS`, `RESUME_ATTEMPTS`, `RETRY_BACKOFF_MS`). */
   retry?: Partial<RetrySettings>;
+  /** Defaults: those of the service (`PARALLEL_PARTS`, `PART_SIZE`, `PARALLEL_MIN_BYTES`). */
+  parallel?: Partial<ParallelSettings>;
   /** `cache-control` for objects that carry none of their own; default `no-cache`. */
   cacheControl?: string;
   /** How source failures are worded; default `OBJECT_NOT_FOUND`, `OBJECT_SOURCE_FAILED`, … */
@@ -62,10 +69,11 @@ declare module 'fastify' {
 
 const serviceDefaults = loadSettings({});
 
-/** The serve policy from timeouts and retries, each defaulting to the service's. */
+/** The serve policy from timeouts, retries and parallel parts, each defaulting to the service's. */
 export function servePolicy(
   timeouts: Partial<ServeTimeouts> = {},
   retry: Partial<RetrySettings> = {},
+  parallel: Partial<ParallelSettings> = {},
 ): ServePolicy {
   const time = { ...serviceDefaults.timeouts, ...timeouts };
   const tries = { ...serviceDefaults.retry, ...retry };
@@ -73,6 +81,7 @@ export function servePolicy(
     open: { attempts: tries.attempts, backoffMs: tries.backoffMs, firstByteMs: time.firstByteMs },
     resume: { attempts: tries.resumeAttempts, backoffMs: tries.backoffMs },
     body: { idleMs: time.idleMs, totalMs: time.totalMs },
+    parallel: { ...serviceDefaults.parallel, ...parallel },
   };
 }
 
@@ -82,7 +91,7 @@ function sourceMap(sources: StreamgateOptions['sources']): ReadonlyMap<string, S
 
 async function streamgatePlugin(app: FastifyInstance, options: StreamgateOptions): Promise<void> {
   const sources = sourceMap(options.sources);
-  const policy = servePolicy(options.timeouts, options.retry);
+  const policy = servePolicy(options.timeouts, options.retry, options.parallel);
   const cacheControl = options.cacheControl ?? serviceDefaults.cacheControl;
   const errors: SourceErrorCodes = { ...objectErrorCodes, ...options.errors };
   app.addHook('onClose', async () => {

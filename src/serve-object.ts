@@ -10,6 +10,8 @@ import { type Presentation, responseHeaders } from './http/headers.js';
 import type { ByteRange, ObjectStream, Source } from './sources/source.js';
 import type { StreamScope } from './stream/events.js';
 import { type OpenPolicy, openObject, statObject } from './stream/open.js';
+import { ParallelBody } from './stream/parallel-body.js';
+import { type ParallelPolicy, type PartPlan, planParts } from './stream/parts.js';
 import { type ResumePolicy, Resumer, strongEtag } from './stream/resume.js';
 import { type BodyPolicy, SourceBody } from './stream/source-body.js';
 
@@ -27,6 +29,8 @@ export interface ServePolicy {
   open: OpenPolicy;
   resume: ResumePolicy;
   body: BodyPolicy;
+  /** Large bodies in ranged parts over several connections; off when undefined. */
+  parallel?: ParallelPolicy | undefined;
 }
 
 /** The request as far as the answer depends on it. */
@@ -128,6 +132,9 @@ function streamingAnswer(
 ): ObjectAnswer {
   const { info } = opened;
   const range = decision.status === 206 ? decision.range : undefined;
+  // The one branch to parallel parts (docs/parallel-parts.md): the open answer is the first.
+  const plan = planParts(info, range, policy.parallel);
+  if (plan !== undefined) return parallelAnswer(decision, opened, plan, target, policy, controller);
   const body = new SourceBody(opened.body, {
     length: range ? range.end - range.start + 1 : info.size,
     resumer: Resumer.for(info, range, reopener(target, policy.open), policy.resume),
@@ -138,6 +145,32 @@ function streamingAnswer(
   return {
     status: decision.status,
     headers: responseHeaders(decision, info, target.presentation),
+    body,
+  };
+}
+
+function parallelAnswer(
+  decision: Decision & { status: 200 | 206 },
+  opened: ObjectStream,
+  plan: PartPlan,
+  target: ObjectTarget,
+  policy: ServePolicy,
+  controller: AbortController,
+): ObjectAnswer {
+  const body = new ParallelBody(opened.body, {
+    plan,
+    info: opened.info,
+    open: reopener(target, policy.open),
+    resume: policy.resume,
+    body: policy.body,
+    controller,
+    scope: target.scope,
+    source: target.scope?.source,
+    key: target.key,
+  });
+  return {
+    status: decision.status,
+    headers: responseHeaders(decision, opened.info, target.presentation),
     body,
   };
 }

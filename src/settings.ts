@@ -26,6 +26,15 @@ export interface RetrySettings {
   readonly backoffMs: number;
 }
 
+/** Large downloads in ranged parts over several connections (docs/parallel-parts.md). */
+export interface ParallelSettings {
+  /** Parts in flight per download; 1 turns parallel reads off. */
+  readonly parts: number;
+  readonly partSize: number;
+  /** Bodies shorter than this use one connection. */
+  readonly minBytes: number;
+}
+
 export interface S3Settings {
   readonly endpoint: string | undefined;
   readonly accessKeyId: string | undefined;
@@ -53,6 +62,7 @@ export interface Settings {
   readonly cacheControl: string;
   readonly timeouts: TimeoutSettings;
   readonly retry: RetrySettings;
+  readonly parallel: ParallelSettings;
   readonly maxConcurrentStreams: number;
   readonly maxUrlLength: number;
   readonly shutdownGraceMs: number;
@@ -139,6 +149,7 @@ function backend(env: Env): StorageBackend {
   return value;
 }
 
+const MIB = 1024 ** 2;
 const GIB = 1024 ** 3;
 const DAY_MS = 86_400_000;
 
@@ -177,6 +188,11 @@ export function loadSettings(env: Env = process.env): Settings {
       attempts: integer(env, 'RETRY_ATTEMPTS', 2, 0, 10),
       resumeAttempts: integer(env, 'RESUME_ATTEMPTS', 3, 0, 100),
       backoffMs: integer(env, 'RETRY_BACKOFF_MS', 100, 0, 60_000),
+    },
+    parallel: {
+      parts: integer(env, 'PARALLEL_PARTS', 4, 1, 64),
+      partSize: integer(env, 'PART_SIZE', 8 * MIB, 64 * 1024, GIB),
+      minBytes: integer(env, 'PARALLEL_MIN_BYTES', 64 * MIB, 0, Number.MAX_SAFE_INTEGER),
     },
     maxConcurrentStreams: integer(env, 'MAX_CONCURRENT_STREAMS', 1_000, 1, 1_000_000),
     maxUrlLength: integer(env, 'MAX_URL_LENGTH', 2_048, 64, 65_536),

@@ -53,6 +53,8 @@ beforeAll(async () => {
     ...store.env,
     UPSTREAM_BASE_URL: upstream.baseUrl,
     UPSTREAM_PATH_TEMPLATE: '/range/{size}',
+    // One connection's window; the window of parallel parts is bounded in parallel-parts.test.ts.
+    PARALLEL_PARTS: '1',
   });
 });
 

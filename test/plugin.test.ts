@@ -223,6 +223,7 @@ describe('the service built on the plugin', () => {
       open: { attempts: 2, backoffMs: 100, firstByteMs: 15_000 },
       resume: { attempts: 3, backoffMs: 100 },
       body: { idleMs: 30_000, totalMs: 0 },
+      parallel: { parts: 4, partSize: 8 * 1024 * 1024, minBytes: 64 * 1024 * 1024 },
     });
   });
 

@@ -1,5 +1,5 @@
 import { channel } from 'node:diagnostics_channel';
-import type { SourceFailure } from '../errors.js';
+import { SourceError, type SourceFailure } from '../errors.js';
 import type { ByteRange } from '../sources/source.js';
 
 /**
@@ -82,3 +82,12 @@ function typedChannel<T>(name: string): StreamChannel<T> {
 export const streamStart = typedChannel<StreamStartMessage>('streamgate:stream:start');
 export const streamEnd = typedChannel<StreamEndMessage>('streamgate:stream:end');
 export const sourceAttempt = typedChannel<SourceAttemptMessage>('streamgate:source:attempt');
+
+/** A body destroyed before its end: by its source's failure, or by the client leaving. */
+export function outcomeOf(error: Error | null): StreamOutcome {
+  if (!(error instanceof SourceError)) return 'client_aborted';
+  const timedOut =
+    error.failure === 'timeout' ||
+    (error.cause instanceof SourceError && error.cause.failure === 'timeout');
+  return timedOut ? 'timed_out' : 'source_failed';
+}

@@ -1,7 +1,7 @@
 import { finished, Readable } from 'node:stream';
 import { SourceError } from '../errors.js';
 import { discard } from './discard.js';
-import { type StreamOutcome, type StreamScope, streamEnd, streamStart } from './events.js';
+import { outcomeOf, type StreamScope, streamEnd, streamStart } from './events.js';
 import type { Resumer } from './resume.js';
 
 export interface BodyPolicy {
@@ -41,9 +41,11 @@ export class SourceBody extends Readable {
       controller: AbortController;
       /** Names the stream in its start and end events. */
       scope?: StreamScope | undefined;
+      /** Bytes it reads ahead of its reader; default 64 KiB. */
+      highWaterMark?: number;
     },
   ) {
-    super({ highWaterMark: 64 * 1024 });
+    super({ highWaterMark: options.highWaterMark ?? 64 * 1024 });
     this.#length = options.length;
     this.#scope = options.scope;
     if (this.#scope !== undefined && streamStart.hasSubscribers) {
@@ -164,15 +166,6 @@ export class SourceBody extends Readable {
       (error: unknown) => this.destroy(asError(error)),
     );
   }
-}
-
-/** A body destroyed before its end: by its source's failure, or by the client leaving. */
-function outcomeOf(error: Error | null): StreamOutcome {
-  if (!(error instanceof SourceError)) return 'client_aborted';
-  const timedOut =
-    error.failure === 'timeout' ||
-    (error.cause instanceof SourceError && error.cause.failure === 'timeout');
-  return timedOut ? 'timed_out' : 'source_failed';
 }
 
 function asError(error: unknown): Error {

@@ -84,6 +84,10 @@ export class FaultProxy {
   peakSockets = 0;
   /** Responses held by a `stall` fault right now. */
   stalled = 0;
+  /** Caps every connection's responses at this many bytes per second; no cap when undefined. */
+  bytesPerSecond: number | undefined;
+  /** Response bytes written to the gateway since the last `resetCounters`, over all connections. */
+  bytesForwarded = 0;
   readonly #server: net.Server;
   readonly #sockets = new Set<net.Socket>();
   readonly #timers = new Set<NodeJS.Timeout>();
@@ -115,6 +119,7 @@ export class FaultProxy {
   resetCounters(): void {
     this.requests.length = 0;
     this.connections = 0;
+    this.bytesForwarded = 0;
     this.peakSockets = this.openSockets;
   }
 
@@ -181,6 +186,10 @@ class ProxiedConnection {
   #held: Buffer[] = [];
   #stalled = false;
   #dead = false;
+  /** Pacing of the rate cap: when the current response began and the bytes sent since. */
+  #paceStart = 0;
+  #paced = 0;
+  #throttle: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly client: net.Socket,
@@ -194,7 +203,10 @@ class ProxiedConnection {
     this.#upstream.on('close', () => this.#dead || client.destroy());
     this.#upstream.on('end', () => this.#dead || client.end());
     this.#upstream.on('data', (chunk: Buffer) => this.#dead || this.#fromUpstream(chunk));
-    client.on('close', () => this.#upstream.destroy());
+    client.on('close', () => {
+      clearTimeout(this.#throttle);
+      this.#upstream.destroy();
+    });
     client.on('data', (chunk: Buffer) => this.#fromClient(chunk));
   }
 
@@ -214,6 +226,8 @@ class ProxiedConnection {
     const fault = this.proxy.rule(request) ?? { type: 'pass' };
     this.#fault = fault;
     this.#sent = 0;
+    this.#paceStart = performance.now();
+    this.#paced = 0;
     if (fault.type === 'status') {
       return void this.client.write(cannedAnswer(request.method, fault.status, fault.code));
     }
@@ -240,10 +254,27 @@ class ProxiedConnection {
 
   #forward(chunk: Buffer): void {
     this.#sent += chunk.length;
+    this.proxy.bytesForwarded += chunk.length;
     if (!this.client.write(chunk)) {
       this.#upstream.pause();
-      this.client.once('drain', () => this.#stalled || this.#upstream.resume());
+      this.client.once('drain', () => this.#stalled || this.#throttle || this.#upstream.resume());
     }
+    this.#pace(chunk.length);
+  }
+
+  /** Holds the upstream back until the bytes sent so far fit the proxy's rate cap. */
+  #pace(bytes: number): void {
+    const rate = this.proxy.bytesPerSecond;
+    if (rate === undefined) return;
+    this.#paced += bytes;
+    if (this.#throttle !== undefined) return;
+    const ahead = this.#paceStart + (this.#paced / rate) * 1000 - performance.now();
+    if (ahead <= 0) return;
+    this.#upstream.pause();
+    this.#throttle = setTimeout(() => {
+      this.#throttle = undefined;
+      if (!this.#stalled && !this.client.writableNeedDrain) this.#upstream.resume();
+    }, ahead);
   }
 
   #stall(rest: Buffer, ms: number | undefined): void {

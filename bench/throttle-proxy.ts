@@ -1,0 +1,53 @@
+/**
+ * A TCP proxy that caps every connection's downstream (origin to client) at RATE_BYTES_PER_S,
+ * as one connection to a far object store is capped: each connection on PORT is piped to a new
+ * connection to ORIGIN_URL's host; requests pass unthrottled.
+ */
+import { connect, createServer, type Socket } from 'node:net';
+
+const origin = new URL(process.env.ORIGIN_URL ?? 'http://127.0.0.1:9000');
+const rate = Number(process.env.RATE_BYTES_PER_S ?? 32 * 1024 * 1024);
+
+/** Forwards `from` to `to` no faster than `rate` bytes per second since the connection began. */
+function throttle(from: Socket, to: Socket): void {
+  const started = performance.now();
+  let sent = 0;
+  let timer: NodeJS.Timeout | undefined;
+  let draining = false;
+  const resume = () => {
+    if (timer === undefined && !draining) from.resume();
+  };
+  from.on('data', (chunk: Buffer) => {
+    sent += chunk.length;
+    if (!to.write(chunk)) {
+      draining = true;
+      from.pause();
+      to.once('drain', () => {
+        draining = false;
+        resume();
+      });
+    }
+    const aheadMs = started + (sent / rate) * 1000 - performance.now();
+    if (aheadMs > 0 && timer === undefined) {
+      from.pause();
+      timer = setTimeout(() => {
+        timer = undefined;
+        resume();
+      }, aheadMs);
+    }
+  });
+  from.once('end', () => to.end());
+  to.once('close', () => clearTimeout(timer));
+}
+
+createServer((client) => {
+  const upstream = connect(Number(origin.port), origin.hostname);
+  client.pipe(upstream);
+  throttle(upstream, client);
+  const close = () => {
+    client.destroy();
+    upstream.destroy();
+  };
+  client.on('error', close).on('close', close);
+  upstream.on('error', close).on('close', close);
+}).listen(Number(process.env.PORT ?? 0), '127.0.0.1');
