@@ -53,6 +53,7 @@ export function buildApp(
     retry: settings.retry,
     cacheControl: settings.cacheControl,
     admit: streamLimit(settings.maxConcurrentStreams),
+    sharing: { coalesceMaxBytes: settings.coalesceMaxBytes, cache: settings.cache },
   });
   return app;
 }
