@@ -12,7 +12,10 @@ import { type ResumePolicy, Resumer } from './resume.js';
 import { SharedRead } from './shared-read.js';
 import { type BodyPolicy, SourceBody } from './source-body.js';
 
-/** Published once per request that takes part in a shared read, when someone subscribes. */
+/**
+ * Published on `streamgate:coalesce` once per request that took part in a read open to sharing
+ * (not for reads that turned out too large), only while someone subscribes.
+ */
 export interface CoalesceEvent {
   source: string;
   /** `leader` opened the read; a `follower` joined it while it was in flight. */
@@ -119,12 +122,6 @@ export class Coalescer {
     if (read === undefined) {
       read = this.#start(target, request, policy, shares ? id : undefined);
     }
-    if (shares && coalesceChannel.hasSubscribers) {
-      coalesceChannel.publish({
-        source: this.#names.get(source) ?? '',
-        role,
-      } satisfies CoalesceEvent);
-    }
     const leave = read.join(controller.signal);
     let start: Awaited<SharedRead['started']>;
     try {
@@ -132,6 +129,10 @@ export class Coalescer {
     } catch (error) {
       leave();
       throw error;
+    }
+    if (shares && start.kind !== 'handed' && coalesceChannel.hasSubscribers) {
+      const event: CoalesceEvent = { source: this.#names.get(source) ?? '', role };
+      coalesceChannel.publish(event);
     }
     if (start.kind === 'shared')
       return { kind: 'shared', info: start.info, body: read.body(leave) };

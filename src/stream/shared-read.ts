@@ -34,6 +34,7 @@ export class SharedRead {
   #failure: Error | undefined;
   #complete = false;
   #taken = false;
+  #settled = false;
 
   /**
    * @param open opens the source's stream with the read's own signal
@@ -47,7 +48,7 @@ export class SharedRead {
     open: (signal: AbortSignal) => Promise<ObjectStream>,
     own: (opened: ObjectStream, controller: AbortController) => Readable,
     keep: (opened: ObjectStream) => boolean,
-    private readonly settled: (info: ObjectInfo | undefined, chunks: readonly Buffer[]) => void,
+    private readonly onSettled: (info: ObjectInfo | undefined, chunks: readonly Buffer[]) => void,
   ) {
     this.started = open(this.#controller.signal).then(
       (opened) => this.#begin(opened, own, keep),
@@ -159,11 +160,20 @@ export class SharedRead {
     this.#waiting.clear();
   }
 
+  /** Runs `onSettled` once: the first outcome of a read is its outcome. */
+  private settled(info: ObjectInfo | undefined, chunks: readonly Buffer[]): void {
+    if (this.#settled) return;
+    this.#settled = true;
+    this.onSettled(info, chunks);
+  }
+
   #abandon(): void {
     const stream = this.#stream;
     this.#stream = undefined;
     if (stream !== undefined) discard(stream.body);
     if (this.#taken || this.#complete || this.#failure !== undefined) return;
+    // Nobody may join a read that is being torn down.
+    this.settled(undefined, []);
     // Before the answer this ends the request; after, destroying the owner discards the body.
     this.#controller.abort();
     this.#body?.destroy();
