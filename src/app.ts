@@ -79,6 +79,7 @@ export function buildApp(
     parallel: settings.parallel,
     cacheControl: settings.cacheControl,
     admit: streamLimit(settings.maxConcurrentStreams),
+    sharing: { coalesceMaxBytes: settings.coalesceMaxBytes, cache: settings.cache },
   });
   return app;
 }

@@ -4,6 +4,7 @@ import { objectErrorCodes, type SourceErrorCodes } from './errors.js';
 import { attachment, type Presentation } from './http/headers.js';
 import { catalogueErrorHandler } from './plugins/error-handler.js';
 import { sweepIdleConnectionsWhileClosing } from './plugins/idle-sweep.js';
+import { ReadSharing, type SharingSettings } from './read-sharing.js';
 import { registerObjectRoutes } from './routes/objects.js';
 import type { ObjectRouteSpec } from './routes/table.js';
 import { sendObject } from './send-object.js';
@@ -39,6 +40,11 @@ export interface StreamgateOptions {
   errors?: Partial<SourceErrorCodes>;
   /** Runs before each download of the route-table routes is admitted (a concurrency cap). */
   admit?: onRequestHookHandler;
+  /**
+   * Defaults: those of the service: concurrent reads of objects up to `COALESCE_MAX_BYTES`
+   * shared, no cache (docs/coalescing.md).
+   */
+  sharing?: { coalesceMaxBytes?: number; cache?: Partial<SharingSettings['cache']> };
 }
 
 /** How one `reply.sendObject` call presents its object; every field is optional. */
@@ -85,13 +91,28 @@ export function servePolicy(
   };
 }
 
+function readSharing(
+  sharing: StreamgateOptions['sharing'] = {},
+  sources: ReadonlyMap<string, Source>,
+): ReadSharing | undefined {
+  const names = new Map([...sources].map(([name, source]) => [source, name]));
+  const settings: SharingSettings = {
+    coalesceMaxBytes: sharing.coalesceMaxBytes ?? serviceDefaults.coalesceMaxBytes,
+    cache: { ...serviceDefaults.cache, ...sharing.cache },
+  };
+  return ReadSharing.for(settings, names);
+}
+
 function sourceMap(sources: StreamgateOptions['sources']): ReadonlyMap<string, Source> {
   return sources instanceof Map ? sources : new Map(Object.entries(sources));
 }
 
 async function streamgatePlugin(app: FastifyInstance, options: StreamgateOptions): Promise<void> {
   const sources = sourceMap(options.sources);
-  const policy = servePolicy(options.timeouts, options.retry, options.parallel);
+  const policy: ServePolicy = {
+    ...servePolicy(options.timeouts, options.retry, options.parallel),
+    sharing: readSharing(options.sharing, sources),
+  };
   const cacheControl = options.cacheControl ?? serviceDefaults.cacheControl;
   const errors: SourceErrorCodes = { ...objectErrorCodes, ...options.errors };
   app.addHook('onClose', async () => {

@@ -7,6 +7,7 @@ import {
   type RequestValidators,
 } from './http/conditional.js';
 import { type Presentation, responseHeaders } from './http/headers.js';
+import type { ReadSharing } from './read-sharing.js';
 import type { ByteRange, ObjectStream, Source } from './sources/source.js';
 import type { StreamScope } from './stream/events.js';
 import { type OpenPolicy, openObject, statObject } from './stream/open.js';
@@ -31,6 +32,8 @@ export interface ServePolicy {
   body: BodyPolicy;
   /** Large bodies in ranged parts over several connections; off when undefined. */
   parallel?: ParallelPolicy | undefined;
+  /** Reads in flight and cached objects that requests share; none: every request reads alone. */
+  sharing?: ReadSharing | undefined;
 }
 
 /** The request as far as the answer depends on it. */
@@ -66,6 +69,11 @@ export async function serveObject(
 ): Promise<ObjectAnswer> {
   try {
     if (request.method !== 'HEAD' && !needsValidators(request.headers)) {
+      if (policy.sharing !== undefined) {
+        const own = (opened: ObjectStream) =>
+          streamingAnswer({ status: 200 }, opened, target, policy, controller);
+        return await policy.sharing.plain(target, policy, controller, own);
+      }
       const opened = await openObject(
         target.source,
         target.key,
@@ -94,7 +102,9 @@ async function decideThenOpen(
   const { source, key, presentation } = target;
   // Twice at most: the object may change between reading its validators and opening it.
   for (let attempt = 0; ; attempt++) {
-    const info = await statObject(source, key, policy.open, controller.signal, observed(target));
+    const info = policy.sharing
+      ? await policy.sharing.stat(target, policy, controller.signal)
+      : await statObject(source, key, policy.open, controller.signal, observed(target));
     const decision = decide(request.headers, info);
     if (decision.status === 412 || decision.status === 416) {
       const headers = responseHeaders(decision, info, presentation);
@@ -107,6 +117,12 @@ async function decideThenOpen(
     const range = decision.status === 206 ? decision.range : undefined;
     try {
       const ifMatch = strongEtag(info);
+      if (policy.sharing !== undefined) {
+        const own = (opened: ObjectStream) =>
+          streamingAnswer(decision, opened, target, policy, controller);
+        const read = { range, ifMatch };
+        return await policy.sharing.decided(decision, target, read, info, policy, controller, own);
+      }
       const opened = await openObject(
         source,
         key,
@@ -119,6 +135,7 @@ async function decideThenOpen(
     } catch (error) {
       const changed = error instanceof SourceError && error.failure === 'precondition-failed';
       if (!changed || attempt > 0) throw error;
+      policy.sharing?.forget(target);
     }
   }
 }

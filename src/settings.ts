@@ -3,6 +3,7 @@
 import { availableParallelism } from 'node:os';
 
 import { type AccessSettings, loadAccessSettings } from './auth/settings.js';
+import type { CacheSettings } from './cache/object-cache.js';
 
 export type StorageBackend = 'fs' | 's3';
 
@@ -69,6 +70,10 @@ export interface Settings {
   /** Processes serving the port; 1 runs no cluster at all. */
   readonly workers: number;
   readonly access: AccessSettings;
+  /** Largest body concurrent requests for the same object share one source read of; 0: off. */
+  readonly coalesceMaxBytes: number;
+  /** The per-process small-object cache; off when `maxBytes` is 0. */
+  readonly cache: CacheSettings;
 }
 
 /** A setting with a bad value; its message is the one line printed at start-up. */
@@ -199,6 +204,12 @@ export function loadSettings(env: Env = process.env): Settings {
     shutdownGraceMs: integer(env, 'SHUTDOWN_GRACE_MS', 30_000, 0, DAY_MS),
     workers: integer(env, 'WORKERS', availableParallelism(), 1, 1_024),
     access: loadAccessSettings(env),
+    coalesceMaxBytes: integer(env, 'COALESCE_MAX_BYTES', 8 * 1024 ** 2, 0, GIB),
+    cache: {
+      maxBytes: integer(env, 'CACHE_MAX_BYTES', 0, 0, Number.MAX_SAFE_INTEGER),
+      maxObjectBytes: integer(env, 'CACHE_MAX_OBJECT_BYTES', 1024 ** 2, 0, GIB),
+      ttlMs: integer(env, 'CACHE_TTL_MS', 1_000, 1, DAY_MS),
+    },
   };
   return deepFreeze(settings);
 }

@@ -3,7 +3,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { patternBytes, patternSha256 } from '../dev/pattern.js';
 import { type Fault, sequence } from './helpers/fault-proxy.js';
 import { FaultStack } from './helpers/fault-stack.js';
-import { download } from './helpers/http-client.js';
+import { download, waitFor } from './helpers/http-client.js';
 import { sampleValue, scrape } from './helpers/observe.js';
 
 const MIB = 1024 * 1024;
@@ -45,6 +45,52 @@ describe('GET /metrics', () => {
     expect(sampleValue(samples, 'streamgate_source_retries_total', storage)).toBe(0);
     // prom-client's process metrics come along.
     expect(samples.some((sample) => sample.name === 'process_cpu_user_seconds_total')).toBe(true);
+  });
+
+  it('counts cache lookups, requests that joined a read, and parallel parts', async () => {
+    const cached = await stack.gateway({
+      CACHE_MAX_BYTES: String(8 * MIB),
+      CACHE_MAX_OBJECT_BYTES: String(4 * MIB),
+      CACHE_TTL_MS: '60000',
+    });
+    for (let i = 0; i < 2; i++) {
+      expect((await download(`${cached.url}/tasks/1/image`)).sha256).toBe(patternSha256(0, SIZE));
+    }
+    let samples = await scrape(cached.url);
+    expect(
+      sampleValue(samples, 'streamgate_cache_requests_total', { ...storage, result: 'miss' }),
+    ).toBe(1);
+    expect(
+      sampleValue(samples, 'streamgate_cache_requests_total', { ...storage, result: 'hit' }),
+    ).toBe(1);
+    const complete = { ...image, outcome: 'complete' };
+    expect(sampleValue(samples, 'streamgate_streams_total', complete)).toBe(2);
+
+    // The first GET stalls mid-body, so that the others arrive while it is in flight.
+    stack.s3Proxy.rule = sequence([{ type: 'stall', afterBytes: MIB, ms: 300 }]);
+    const shared = await stack.gateway({});
+    const leader = download(`${shared.url}/tasks/1/image`);
+    await waitFor(() => stack.s3Proxy.stalled === 1, 'the first source read to stall');
+    const bodies = await Promise.all([
+      leader,
+      download(`${shared.url}/tasks/1/image`),
+      download(`${shared.url}/tasks/1/image`),
+    ]);
+    for (const body of bodies) expect(body.sha256).toBe(patternSha256(0, SIZE));
+    samples = await scrape(shared.url);
+    expect(sampleValue(samples, 'streamgate_coalesced_requests_total', storage)).toBe(2);
+    expect(sampleValue(samples, 'streamgate_streams_total', complete)).toBe(3);
+
+    stack.reset();
+    const parts = await stack.gateway({
+      PARALLEL_MIN_BYTES: String(MIB),
+      PART_SIZE: String(512 * 1024),
+      COALESCE_MAX_BYTES: '0',
+    });
+    expect((await download(`${parts.url}/tasks/1/image`)).sha256).toBe(patternSha256(0, SIZE));
+    samples = await scrape(parts.url);
+    expect(sampleValue(samples, 'streamgate_parts_fetched_total', storage)).toBe(4);
+    expect(sampleValue(samples, 'streamgate_streams_total', complete)).toBe(1);
   });
 
   it('labels by route and status, never by raw URL', async () => {

@@ -97,6 +97,24 @@ export class StreamMetrics {
     labelNames: ['source', 'failure'] as const,
     registers: [this.registry],
   });
+  readonly #parts = new Counter({
+    name: 'streamgate_parts_fetched_total',
+    help: 'Parts of parallel ranged downloads sent whole.',
+    labelNames: ['source'] as const,
+    registers: [this.registry],
+  });
+  readonly #coalesced = new Counter({
+    name: 'streamgate_coalesced_requests_total',
+    help: 'Requests that joined a source read already in flight instead of opening their own.',
+    labelNames: ['source'] as const,
+    registers: [this.registry],
+  });
+  readonly #cache = new Counter({
+    name: 'streamgate_cache_requests_total',
+    help: 'Small-object cache lookups, by result (hit, miss, revalidated, replaced).',
+    labelNames: ['source', 'result'] as const,
+    registers: [this.registry],
+  });
   readonly #routes = new Map<string, RouteChildren>();
   readonly #sources = new Map<string, SourceChildren>();
 
@@ -122,6 +140,18 @@ export class StreamMetrics {
     source.firstByte.observe(message.firstByteMs / 1000);
     if (message.attempt > 1) source.retries.inc();
     if (message.outcome !== 'ok') source.errors(message.outcome).inc();
+  }
+
+  partFetched(source: string | undefined): void {
+    this.#parts.inc({ source: source ?? '' });
+  }
+
+  readJoined(source: string): void {
+    this.#coalesced.inc({ source });
+  }
+
+  cacheLookedUp(source: string, result: string): void {
+    this.#cache.inc({ source, result });
   }
 
   requestFinished(request: FinishedRequest): void {

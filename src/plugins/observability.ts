@@ -1,4 +1,5 @@
 import cluster from 'node:cluster';
+import type { Channel } from 'node:diagnostics_channel';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import { Registry } from 'prom-client';
@@ -10,8 +11,11 @@ import { ObservedRequest } from '../ops/observed-request.js';
 import { REQUEST_ID_HEADER } from '../ops/request-id.js';
 import { RequestTracer } from '../ops/tracing.js';
 import { packageInfo } from '../package-info.js';
+import { type CacheEvent, cacheChannel } from '../read-sharing.js';
 import { detail, documented } from '../routes/openapi.js';
+import { type CoalesceEvent, coalesceChannel } from '../stream/coalesce.js';
 import { type StreamScope, sourceAttempt, streamEnd, streamStart } from '../stream/events.js';
+import { type PartFetchedMessage, partsChannel } from '../stream/part-events.js';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -97,6 +101,14 @@ export const observabilityPlugin = fp(
         metrics.sourceAttempted(message);
         tracer.recordAttempt(observed.span, message);
       }),
+      // Once per part, shared read or cache lookup: never per chunk.
+      listen(partsChannel, (message: PartFetchedMessage) => metrics.partFetched(message.source)),
+      listen(coalesceChannel, (message: CoalesceEvent) => {
+        if (message.role === 'follower') metrics.readJoined(message.source);
+      }),
+      listen(cacheChannel, (message: CacheEvent) =>
+        metrics.cacheLookedUp(message.source, message.result),
+      ),
     ];
     app.addHook('onClose', async () => {
       for (const stop of unsubscribe) stop();
@@ -213,3 +225,13 @@ export const observabilityPlugin = fp(
   },
   { name: 'streamgate-observability', dependencies: ['streamgate-errors', 'streamgate-docs'] },
 );
+
+/** Subscribes to a channel whose messages have one shape; returns the unsubscribe. */
+function listen<T>(channel: Channel, listener: (message: T) => void): () => void {
+  // Published by this package only, always with a T.
+  const untyped = (message: unknown) => listener(message as T);
+  channel.subscribe(untyped);
+  return () => {
+    channel.unsubscribe(untyped);
+  };
+}

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LocalSource } from './local.js';
-import type { Source } from './source.js';
+import { NotModified, type Source } from './source.js';
 
 describe('LocalSource', () => {
   let root: string;
@@ -47,5 +47,16 @@ describe('LocalSource', () => {
     await expect(source.read('a b ü.jpg', { ifMatch: '"other"', signal })).rejects.toMatchObject({
       failure: 'precondition-failed',
     });
+  });
+
+  it('answers If-None-Match on the current ETag as NotModified, another one with the body', async () => {
+    const { etag } = await source.stat('a b ü.jpg', signal);
+    await expect(source.read('a b ü.jpg', { ifNoneMatch: etag, signal })).rejects.toBeInstanceOf(
+      NotModified,
+    );
+    const opened = await source.read('a b ü.jpg', { ifNoneMatch: '"older"', signal });
+    const chunks: Buffer[] = [];
+    for await (const chunk of opened.body) chunks.push(chunk as Buffer);
+    expect(Buffer.concat(chunks).toString()).toBe('hello world');
   });
 });

@@ -1,7 +1,13 @@
 import { type FileHandle, open, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { SourceError } from '../errors.js';
-import type { ObjectInfo, ObjectStream, ReadOptions, Source } from './source.js';
+import {
+  NotModified,
+  type ObjectInfo,
+  type ObjectStream,
+  type ReadOptions,
+  type Source,
+} from './source.js';
 
 /**
  * The embedded store: objects at `<root>/<bucket>/<key>`. A key can never name a file outside
@@ -29,6 +35,9 @@ export class LocalSource implements Source {
       const info = await describe(handle);
       if (options.ifMatch !== undefined && options.ifMatch !== info.etag) {
         throw new SourceError('precondition-failed', 'object changed');
+      }
+      if (options.ifNoneMatch !== undefined && options.ifNoneMatch === info.etag) {
+        throw new NotModified();
       }
       const { range } = options;
       if (range !== undefined && (info.size === undefined || range.end >= info.size)) {

@@ -1,6 +1,12 @@
 import { describeObject, dumpBody, objectStream, type ResponseHeaders } from './http-response.js';
 import type { S3BucketClient, S3RequestHeaders } from './s3/client.js';
-import type { ObjectInfo, ObjectStream, ReadOptions, Source } from './source.js';
+import {
+  NotModified,
+  type ObjectInfo,
+  type ObjectStream,
+  type ReadOptions,
+  type Source,
+} from './source.js';
 
 /** S3-compatible storage: one bucket, keys as given. */
 export class S3Source implements Source {
@@ -13,11 +19,13 @@ export class S3Source implements Source {
   }
 
   async read(key: string, options: ReadOptions): Promise<ObjectStream> {
-    const { range, ifMatch, signal } = options;
+    const { range, ifMatch, ifNoneMatch, signal } = options;
     const headers: S3RequestHeaders = {};
     if (range) headers.range = `bytes=${range.start}-${range.end}`;
     if (ifMatch !== undefined) headers['if-match'] = ifMatch;
+    if (ifNoneMatch !== undefined) headers['if-none-match'] = ifNoneMatch;
     const response = await this.client.request('GET', key, headers, signal);
+    if (response.statusCode === 304) throw new NotModified();
     return objectStream(response, describe(response.headers));
   }
 

@@ -24,8 +24,24 @@ export interface ReadOptions {
   range?: ByteRange | undefined;
   /** Fail with `precondition-failed` unless the object still has this ETag. */
   ifMatch?: string | undefined;
+  /**
+   * Ask for the body only if the object no longer has this ETag; when it still has it, `read`
+   * rejects with `NotModified` (never with a SourceError) and no body is transferred.
+   */
+  ifNoneMatch?: string | undefined;
   /** Aborting it ends the request and releases its connection. */
   signal: AbortSignal;
+}
+
+/**
+ * The answer to a read with `ifNoneMatch` when the object still has that ETag: an outcome, not
+ * a failure. A 304 carries no body and may carry no validators, so the caller keeps its own.
+ */
+export class NotModified extends Error {
+  constructor() {
+    super('object not modified');
+    this.name = 'NotModified';
+  }
 }
 
 /** A source's answer: the object's validators and a body that whoever receives it owns. */

@@ -1,7 +1,13 @@
 import { Agent, type Dispatcher } from 'undici';
 import { SourceError } from '../errors.js';
 import { describeObject, dumpBody, objectStream, send } from './http-response.js';
-import type { ObjectInfo, ObjectStream, ReadOptions, Source } from './source.js';
+import {
+  NotModified,
+  type ObjectInfo,
+  type ObjectStream,
+  type ReadOptions,
+  type Source,
+} from './source.js';
 
 /** One pooled, keep-alive dispatcher for every upstream request of the process. */
 export function createUpstreamDispatcher(connectTimeoutMs: number): Dispatcher {
@@ -35,11 +41,13 @@ export class UpstreamSource implements Source {
   }
 
   async read(key: string, options: ReadOptions): Promise<ObjectStream> {
-    const { range, ifMatch, signal } = options;
+    const { range, ifMatch, ifNoneMatch, signal } = options;
     const headers: Record<string, string> = {};
     if (range) headers.range = `bytes=${range.start}-${range.end}`;
     if (ifMatch !== undefined) headers['if-match'] = ifMatch;
+    if (ifNoneMatch !== undefined) headers['if-none-match'] = ifNoneMatch;
     const response = await this.#request('GET', key, headers, signal);
+    if (response.statusCode === 304) throw new NotModified();
     return objectStream(response, describeObject(response.headers));
   }
 
@@ -75,6 +83,7 @@ export class UpstreamSource implements Source {
     if (status >= 200 && status < 300) return response;
     // Reading a short error body keeps the connection for the next request.
     await dumpBody(response);
+    if (status === 304 && headers['if-none-match'] !== undefined) return response;
     throw statusFailure(status);
   }
 }

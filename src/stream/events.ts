@@ -1,4 +1,5 @@
 import { channel } from 'node:diagnostics_channel';
+import type { Readable } from 'node:stream';
 import { SourceError, type SourceFailure } from '../errors.js';
 import type { ByteRange } from '../sources/source.js';
 
@@ -90,4 +91,43 @@ export function outcomeOf(error: Error | null): StreamOutcome {
     error.failure === 'timeout' ||
     (error.cause instanceof SourceError && error.cause.failure === 'timeout');
   return timedOut ? 'timed_out' : 'source_failed';
+}
+
+/** What a body reports at its end, each asked once, when it closes. */
+export interface StreamTotals {
+  /** Bytes the response took from the body. */
+  taken(): number;
+  fromSource(): number;
+  resumes(): number;
+}
+
+/**
+ * Publishes the start and end of a body that no SourceBody of its own owns (one served from
+ * memory or replayed from a shared read): the start now, the end when it closes.
+ */
+export function reportStream(
+  body: Readable,
+  scope: StreamScope | undefined,
+  length: number | undefined,
+  totals: StreamTotals,
+): void {
+  if (scope === undefined || !(streamStart.hasSubscribers || streamEnd.hasSubscribers)) return;
+  if (streamStart.hasSubscribers) streamStart.publish({ scope, length });
+  let failure: Error | null = null;
+  body.once('error', (error: Error) => {
+    failure = error;
+  });
+  body.once('close', () => {
+    if (!streamEnd.hasSubscribers) return;
+    const taken = totals.taken();
+    // A client that has every byte may close before the body reports its end.
+    const complete = failure === null && (body.readableEnded || taken === length);
+    streamEnd.publish({
+      scope,
+      outcome: complete ? 'complete' : outcomeOf(failure),
+      bytesFromSource: totals.fromSource(),
+      bytesToClient: taken,
+      resumes: totals.resumes(),
+    });
+  });
 }

@@ -1,6 +1,12 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { SourceError } from '../errors.js';
-import type { ByteRange, ObjectInfo, ObjectStream, Source } from '../sources/source.js';
+import type {
+  ByteRange,
+  ObjectInfo,
+  ObjectStream,
+  ReadOptions,
+  Source,
+} from '../sources/source.js';
 import { discard } from './discard.js';
 import { type SourceAttemptMessage, type StreamScope, sourceAttempt } from './events.js';
 import { backoff } from './resume.js';
@@ -121,7 +127,7 @@ export function statObject(
 export function openObject(
   source: Source,
   key: string,
-  request: { range?: ByteRange | undefined; ifMatch?: string | undefined },
+  request: Omit<ReadOptions, 'signal'>,
   policy: OpenPolicy,
   signal: AbortSignal,
   observed?: AttemptScope,

@@ -29,6 +29,11 @@ export class SourceBody extends Readable {
   #paused = false;
   #delivered = 0;
   #resumes = 0;
+
+  /** Times the source was reopened after a break. */
+  get resumes(): number {
+    return this.#resumes;
+  }
   #complete = false;
   readonly #scope: StreamScope | undefined;
 

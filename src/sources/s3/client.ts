@@ -55,6 +55,7 @@ export function createS3Pool(settings: S3Settings, origin: string, connectMs: nu
 export interface S3RequestHeaders {
   range?: string;
   'if-match'?: string;
+  'if-none-match'?: string;
 }
 
 /** Signed GET and HEAD requests for one bucket over one undici dispatcher. */
@@ -81,8 +82,9 @@ export class S3BucketClient {
 
   /**
    * Sends a signed request for `key`, or for the bucket itself when `key` is undefined, and
-   * resolves with a 2xx answer whose body the caller owns; any other answer is read (a few KiB
-   * at most), released and thrown as a SourceError.
+   * resolves with a 2xx answer whose body the caller owns, or a 304 (its empty body already
+   * released) when `extra` asked with If-None-Match; any other answer is read (a few KiB at
+   * most), released and thrown as a SourceError.
    */
   async request(
     method: 'GET' | 'HEAD',
@@ -112,6 +114,10 @@ export class S3BucketClient {
     });
     const status = response.statusCode;
     if (status >= 200 && status < 300) return response;
+    if (status === 304 && extra['if-none-match'] !== undefined) {
+      await dumpBody(response);
+      return response;
+    }
     if (method === 'HEAD') {
       await dumpBody(response);
       throw s3Failure(status, undefined);

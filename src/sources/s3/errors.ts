@@ -40,7 +40,7 @@ export function s3Failure(status: number, code: string | undefined): SourceError
     status === 504 ||
     status === 429 ||
     (code !== undefined && RETRYABLE_CODES.has(code));
-  // AccessDenied, SignatureDoesNotMatch, InvalidAccessKeyId, InvalidRange (416), a 304 and
+  // AccessDenied, SignatureDoesNotMatch, InvalidAccessKeyId, InvalidRange (416), a 304 not asked for and
   // anything else: storage refused, and asking again will not change that.
   return new SourceError('unavailable', message, { retryable });
 }
