@@ -60,6 +60,17 @@ export function evaluateGoals(run: Omit<BenchRun, 'goals' | 'elapsedS'>): Goal[]
       ),
       goal(
         origin,
+        `hot 16 KiB req/s, cache on: streamgate / bare Node proxy (${workers} processes)`,
+        ratio(
+          at(`streamgate, cache on (WORKERS=${workers})`)?.small?.reqPerS,
+          bare?.small?.reqPerS,
+        ),
+        'x',
+        '>=',
+        1.5,
+      ),
+      goal(
+        origin,
         `100 MiB download time: ${many} / raw TCP relay`,
         ratio(medianMs(streamgate, 100 * MIB), medianMs(relay, 100 * MIB)),
         'x',

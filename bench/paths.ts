@@ -36,6 +36,8 @@ export interface PathSpec {
   name: string;
   /** Whether a slow 1 GiB reader tells something about it (gateways that stream). */
   throttled: boolean;
+  /** Measured on small objects only (a configuration that matters only for them). */
+  smallOnly?: boolean;
   /** Why it cannot run here, when it cannot (then it is listed with a note). */
   unavailable?(context: PathContext): string | undefined;
   start(origin: Origin, context: PathContext): Promise<RunningPath>;
@@ -252,6 +254,20 @@ export function allPaths(workers: number): PathSpec[] {
     bareProxy,
     imageRoute(`streamgate (WORKERS=${workers})`, true, streamgate, (c) => c.workers),
     ...(workers > 1 ? [imageRoute('streamgate (WORKERS=1)', true, streamgate, () => 1)] : []),
+    {
+      // Hot small objects served from the per-process cache: no source request while fresh.
+      ...imageRoute(
+        `streamgate, cache on (WORKERS=${workers})`,
+        false,
+        streamgate,
+        (c) => c.workers,
+        {
+          CACHE_MAX_BYTES: String(64 * 1024 * 1024),
+          CACHE_TTL_MS: '1000',
+        },
+      ),
+      smallOnly: true,
+    },
     imageRoute(
       'naive buffered port',
       false,

@@ -141,13 +141,19 @@ const wanted = (origin: string, spec: PathSpec) =>
   config.only === undefined || config.only.test(label(origin, spec.name));
 
 /** Every workload but the slow reader, in order; what was measured stays when one fails. */
-async function measure(target: TargetResult, running: RunningPath, step: (s: string) => void) {
+async function measure(
+  target: TargetResult,
+  running: RunningPath,
+  step: (s: string) => void,
+  smallOnly: boolean,
+) {
   const idle = await idleRss(running, config);
   if (idle) {
     target.processes = idle.processes;
     target.idleRssMiB = idle.totalMiB;
   }
   target.small = await smallRequests(running, config, step);
+  if (smallOnly) return;
   for (const bytes of config.single.bytes) {
     target.single.push(await singleDownloads(running, bytes, config, step));
   }
@@ -228,7 +234,7 @@ async function benchOrigin(
     let running: RunningPath | undefined;
     try {
       running = own(await spec.start(origin, pathContext));
-      await measure(target, running, progress(name));
+      await measure(target, running, progress(name), spec.smallOnly === true);
       if (first && spec.throttled) readers.push({ spec, target });
     } catch (error) {
       target.error = errorText(error);
