@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { type S3Endpoint, startS3Backend } from '../conformance/backends.js';
 import { conformanceSuite } from '../conformance/suite.js';
+import { s3Env, startGateway } from '../helpers/gateway.js';
+import { download } from '../helpers/http-client.js';
 
 /**
  * The conformance table against Ceph's RADOS Gateway, a production S3 engine that checks
@@ -36,3 +38,37 @@ function endpoint(): S3Endpoint {
 }
 
 conformanceSuite('Ceph RGW', () => startS3Backend(endpoint()));
+
+describe('Ceph RGW with a wrong secret', () => {
+  it('answers 502 with the catalogue detail, never 404 or a hang, and never logs the secret', async () => {
+    const { endpoint: url, region, accessKeyId, bucket } = endpoint();
+    const wrongSecret = 'wrong-secret-0123456789-abcdefghij';
+    const lines: string[] = [];
+    const gateway = await startGateway(
+      {
+        ...s3Env({ endpoint: url }, { accessKeyId, secretAccessKey: wrongSecret }),
+        AWS_REGION: region,
+        S3_IMAGE_BUCKET: bucket,
+        LOG_LEVEL: 'trace',
+        RETRY_BACKOFF_MS: '1',
+      },
+      {},
+      { logStream: { write: (line: string) => void lines.push(line) } },
+    );
+    try {
+      for (const method of ['GET', 'HEAD']) {
+        const answer = await download(`${gateway.url}/tasks/1/image`, {
+          method,
+          timeoutMs: 10_000,
+        });
+        expect(answer.status, method).toBe(502);
+        if (method === 'GET') expect(answer.json).toEqual({ detail: 'Failed to get the image' });
+      }
+    } finally {
+      await gateway.close();
+    }
+    const log = lines.join('');
+    expect(log).toContain('SignatureDoesNotMatch');
+    expect(log).not.toContain(wrongSecret);
+  });
+});
