@@ -86,6 +86,25 @@ describe('access control', () => {
     expect(doc.paths['/tasks/{task_id}/bytes/{size}']?.head?.security).toEqual(methods);
     expect(doc.paths['/healthz']?.get?.security).toEqual([]);
     expect(doc.paths['/readyz']?.get?.security).toEqual([]);
+    expect(doc.paths['/metrics']?.get?.security).toEqual([{ metricsToken: [] }]);
+  });
+
+  it('asks for METRICS_TOKEN on /metrics when it is set, and only there', async () => {
+    const token = 'metrics-token-0123456789abcdef';
+    const guarded = await start({ METRICS_TOKEN: token });
+    const metrics = `${guarded.url}/metrics`;
+    for (const authorization of [undefined, `Bearer ${token}x`, token, `Bearer ${API_KEY}`]) {
+      const headers: Record<string, string> = authorization ? { authorization } : {};
+      const refused = await download(metrics, { headers });
+      expect(refused.status, String(authorization)).toBe(401);
+      expect(refused.json).toEqual({ detail: 'Not authenticated' });
+    }
+    const scraped = await download(metrics, { headers: { authorization: `Bearer ${token}` } });
+    expect(scraped.status).toBe(200);
+    expect(scraped.headers['content-type']).toMatch(/^text\/plain/);
+    // Without access control on /tasks, the objects stay open.
+    expect((await download(`${guarded.url}/tasks/1/image`)).status).toBe(200);
+    expect(guarded.logLines.join('')).not.toContain(token);
   });
 
   it('asks every /tasks route for a credential', async () => {

@@ -13,8 +13,12 @@ const TASK_SECURITY: readonly Record<string, string[]>[] = [
 
 /** The access methods of a route: those of access control for `/tasks/...`, none elsewhere. */
 export function securityOf(url: string): readonly Record<string, string[]>[] {
+  if (url === '/metrics') return METRICS_SECURITY;
   return url.startsWith('/tasks/') ? TASK_SECURITY : [];
 }
+
+/** `/metrics` asks for its own token, when `METRICS_TOKEN` is set. */
+const METRICS_SECURITY: readonly Record<string, string[]>[] = [{ metricsToken: [] }];
 
 const securitySchemes = {
   apiKey: { type: 'apiKey', in: 'header', name: 'x-api-key', description: 'An API key.' },
@@ -22,6 +26,11 @@ const securitySchemes = {
     type: 'http',
     scheme: 'bearer',
     description: 'An API key, or a JWT whose `tasks` claim lists the task ids (or is "*").',
+  },
+  metricsToken: {
+    type: 'http',
+    scheme: 'bearer',
+    description: '`METRICS_TOKEN`, for `GET /metrics` only; the route is open when none is set.',
   },
   signedUrl: {
     type: 'apiKey',

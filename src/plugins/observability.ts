@@ -3,6 +3,7 @@ import type { Channel } from 'node:diagnostics_channel';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import { Registry } from 'prom-client';
+import { metricsGuard } from '../auth/metrics-guard.js';
 import { GatewayError } from '../errors.js';
 import { type AccessLogLine, loggedUrl } from '../ops/access-log.js';
 import { processMetrics, StreamMetrics } from '../ops/metrics.js';
@@ -73,7 +74,7 @@ function answeredBytes(request: FastifyRequest, reply: FastifyReply): number {
  * diagnostics events, never per chunk. Registered first, so that its hooks see every request.
  */
 export const observabilityPlugin = fp(
-  async (app: FastifyInstance) => {
+  async (app: FastifyInstance, options: { metricsToken?: string | undefined }) => {
     const metrics = new StreamMetrics();
     const tracer = new RequestTracer(packageInfo.version);
     const registries = [processMetrics(), metrics.registry];
@@ -196,6 +197,8 @@ export const observabilityPlugin = fp(
       '/metrics',
       {
         schema: { operationId: 'getMetrics', summary: 'Prometheus metrics of every worker' },
+        // `Authorization: Bearer <METRICS_TOKEN>` when a token is set.
+        preHandler: metricsGuard(options.metricsToken),
         config: {
           swaggerTransform: documented({
             tags: ['operations'],
@@ -205,6 +208,7 @@ export const observabilityPlugin = fp(
                 description: 'The metrics.',
                 content: { 'text/plain': { schema: { type: 'string' } } },
               },
+              401: detail('NOT_AUTHENTICATED', '`METRICS_TOKEN` is set and another token came'),
               503: detail('METRICS_UNAVAILABLE', 'a worker or the primary did not answer in time'),
             },
           }),
