@@ -71,6 +71,17 @@ export function evaluateGoals(run: Omit<BenchRun, 'goals' | 'elapsedS'>): Goal[]
       ),
       goal(
         origin,
+        `16 KiB req/s with metrics / without (METRICS=false), ${workers} processes`,
+        ratio(
+          streamgate.small?.reqPerS,
+          at(`streamgate, metrics off (WORKERS=${workers})`)?.small?.reqPerS,
+        ),
+        'x',
+        '>=',
+        0.95,
+      ),
+      goal(
+        origin,
         `100 MiB download time: ${many} / raw TCP relay`,
         ratio(medianMs(streamgate, 100 * MIB), medianMs(relay, 100 * MIB)),
         'x',

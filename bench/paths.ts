@@ -268,6 +268,19 @@ export function allPaths(workers: number): PathSpec[] {
       ),
       smallOnly: true,
     },
+    {
+      // The same gateway without prom-client: what the metrics cost per small request.
+      ...imageRoute(
+        `streamgate, metrics off (WORKERS=${workers})`,
+        false,
+        streamgate,
+        (c) => c.workers,
+        {
+          METRICS: 'false',
+        },
+      ),
+      smallOnly: true,
+    },
     imageRoute(
       'naive buffered port',
       false,

@@ -63,7 +63,10 @@ export function buildApp(
   app.register(errorHandlerPlugin);
   app.register(docsPlugin);
   // Before every other hook, so that even a refused request has its id, log line and metrics.
-  app.register(observabilityPlugin, { metricsToken: settings.access.metricsToken });
+  app.register(observabilityPlugin, {
+    metrics: settings.metrics,
+    metricsToken: settings.access.metricsToken,
+  });
   app.register(requestGuardsPlugin, { maxUrlLength: settings.maxUrlLength });
   // CORS before access control, so that a preflight is answered without credentials.
   app.register(corsPlugin, { origins: settings.access.corsOrigins });

@@ -69,6 +69,8 @@ export interface Settings {
   readonly shutdownGraceMs: number;
   /** Processes serving the port; 1 runs no cluster at all. */
   readonly workers: number;
+  /** Prometheus metrics at `GET /metrics`. */
+  readonly metrics: boolean;
   readonly access: AccessSettings;
   /** Largest body concurrent requests for the same object share one source read of; 0: off. */
   readonly coalesceMaxBytes: number;
@@ -203,6 +205,7 @@ export function loadSettings(env: Env = process.env): Settings {
     maxUrlLength: integer(env, 'MAX_URL_LENGTH', 2_048, 64, 65_536),
     shutdownGraceMs: integer(env, 'SHUTDOWN_GRACE_MS', 30_000, 0, DAY_MS),
     workers: integer(env, 'WORKERS', availableParallelism(), 1, 1_024),
+    metrics: boolean(env, 'METRICS', true),
     access: loadAccessSettings(env),
     coalesceMaxBytes: integer(env, 'COALESCE_MAX_BYTES', 8 * 1024 ** 2, 0, GIB),
     cache: {

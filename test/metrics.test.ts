@@ -93,6 +93,17 @@ describe('GET /metrics', () => {
     expect(sampleValue(samples, 'streamgate_streams_total', complete)).toBe(1);
   });
 
+  it('has no /metrics with METRICS=false, and still serves with request ids', async () => {
+    const { url } = await stack.gateway({ METRICS: 'false' });
+    const got = await download(`${url}/tasks/1/image`, {
+      headers: { 'x-request-id': 'no-metrics-1' },
+    });
+    expect(got.sha256).toBe(patternSha256(0, SIZE));
+    expect(got.headers['x-request-id']).toBe('no-metrics-1');
+    const metrics = await download(`${url}/metrics`);
+    expect(metrics.status).toBe(404);
+  });
+
   it('labels by route and status, never by raw URL', async () => {
     const { url } = await stack.gateway({});
     await download(`${url}/tasks/abc/image`);

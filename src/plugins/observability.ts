@@ -67,6 +67,13 @@ function answeredBytes(request: FastifyRequest, reply: FastifyReply): number {
   return Number(reply.getHeader('content-length')) || 0;
 }
 
+export interface ObservabilityOptions {
+  /** `GET /metrics` and every metric; default on. */
+  metrics?: boolean;
+  /** When set, `/metrics` asks for `Authorization: Bearer <token>`. */
+  metricsToken?: string | undefined;
+}
+
 /**
  * Sees inside every request: request ids and `nosniff` on every answer, Prometheus metrics at
  * `GET /metrics` (summed over every worker under a cluster), one access-log line per request
@@ -74,41 +81,44 @@ function answeredBytes(request: FastifyRequest, reply: FastifyReply): number {
  * diagnostics events, never per chunk. Registered first, so that its hooks see every request.
  */
 export const observabilityPlugin = fp(
-  async (app: FastifyInstance, options: { metricsToken?: string | undefined }) => {
-    const metrics = new StreamMetrics();
+  async (app: FastifyInstance, options: ObservabilityOptions) => {
+    // Without metrics (`METRICS=false`) ids, logs and spans stay; nothing updates prom-client.
+    const metrics = options.metrics === false ? undefined : new StreamMetrics();
+    // Tells this app's requests from another app's in the same process.
+    const owner = {};
     const tracer = new RequestTracer(packageInfo.version);
-    const registries = [processMetrics(), metrics.registry];
-    if (cluster.isWorker) reportToPrimary(registries);
+    const registries = metrics === undefined ? [] : [processMetrics(), metrics.registry];
+    if (cluster.isWorker && metrics !== undefined) reportToPrimary(registries);
 
     const ours = (scope: StreamScope) =>
-      scope instanceof ObservedRequest && scope.owner === metrics ? scope : undefined;
+      scope instanceof ObservedRequest && scope.owner === owner ? scope : undefined;
     const unsubscribe = [
       streamStart.subscribe((message) => {
         const observed = ours(message.scope);
         if (observed === undefined) return;
-        metrics.streamStarted();
+        metrics?.streamStarted();
         observed.streamStarted();
       }),
       streamEnd.subscribe((message) => {
         const observed = ours(message.scope);
         if (observed === undefined) return;
-        metrics.streamEnded(message);
+        metrics?.streamEnded(message);
         observed.streamEnded(message);
       }),
       sourceAttempt.subscribe((message) => {
         const observed = ours(message.scope);
         if (observed === undefined) return;
         observed.attempts++;
-        metrics.sourceAttempted(message);
+        metrics?.sourceAttempted(message);
         tracer.recordAttempt(observed.span, message);
       }),
       // Once per part, shared read or cache lookup: never per chunk.
-      listen(partsChannel, (message: PartFetchedMessage) => metrics.partFetched(message.source)),
+      listen(partsChannel, (message: PartFetchedMessage) => metrics?.partFetched(message.source)),
       listen(coalesceChannel, (message: CoalesceEvent) => {
-        if (message.role === 'follower') metrics.readJoined(message.source);
+        if (message.role === 'follower') metrics?.readJoined(message.source);
       }),
       listen(cacheChannel, (message: CacheEvent) =>
-        metrics.cacheLookedUp(message.source, message.result),
+        metrics?.cacheLookedUp(message.source, message.result),
       ),
     ];
     app.addHook('onClose', async () => {
@@ -124,7 +134,7 @@ export const observabilityPlugin = fp(
         stream?.outcome ?? (reply.raw.writableFinished ? 'complete' : 'client_aborted');
       const bytes = stream?.bytesToClient ?? answeredBytes(request, reply);
       const durationMs = reply.elapsedTime;
-      metrics.requestFinished({
+      metrics?.requestFinished({
         route: observed.route,
         method: request.method,
         status,
@@ -161,7 +171,7 @@ export const observabilityPlugin = fp(
       });
       const over = () => finish(request, reply, observed);
       const observed = new ObservedRequest(
-        metrics,
+        owner,
         route.label,
         route.source,
         span,
@@ -193,39 +203,44 @@ export const observabilityPlugin = fp(
       done(null, payload);
     });
 
-    app.get(
-      '/metrics',
-      {
-        schema: { operationId: 'getMetrics', summary: 'Prometheus metrics of every worker' },
-        // `Authorization: Bearer <METRICS_TOKEN>` when a token is set.
-        preHandler: metricsGuard(options.metricsToken),
-        config: {
-          swaggerTransform: documented({
-            tags: ['operations'],
-            description: 'The Prometheus text format, summed over every worker of a cluster.',
-            response: {
-              200: {
-                description: 'The metrics.',
-                content: { 'text/plain': { schema: { type: 'string' } } },
+    if (metrics !== undefined) {
+      app.get(
+        '/metrics',
+        {
+          schema: { operationId: 'getMetrics', summary: 'Prometheus metrics of every worker' },
+          // `Authorization: Bearer <METRICS_TOKEN>` when a token is set.
+          preHandler: metricsGuard(options.metricsToken),
+          config: {
+            swaggerTransform: documented({
+              tags: ['operations'],
+              description: 'The Prometheus text format, summed over every worker of a cluster.',
+              response: {
+                200: {
+                  description: 'The metrics.',
+                  content: { 'text/plain': { schema: { type: 'string' } } },
+                },
+                401: detail('NOT_AUTHENTICATED', '`METRICS_TOKEN` is set and another token came'),
+                503: detail(
+                  'METRICS_UNAVAILABLE',
+                  'a worker or the primary did not answer in time',
+                ),
               },
-              401: detail('NOT_AUTHENTICATED', '`METRICS_TOKEN` is set and another token came'),
-              503: detail('METRICS_UNAVAILABLE', 'a worker or the primary did not answer in time'),
-            },
-          }),
+            }),
+          },
         },
-      },
-      async (_request, reply) => {
-        let text: string;
-        try {
-          text = cluster.isWorker
-            ? await clusterMetrics()
-            : await Registry.merge(registries).metrics();
-        } catch (error) {
-          throw new GatewayError('METRICS_UNAVAILABLE', { cause: error });
-        }
-        return reply.type(METRICS_CONTENT_TYPE).send(text);
-      },
-    );
+        async (_request, reply) => {
+          let text: string;
+          try {
+            text = cluster.isWorker
+              ? await clusterMetrics()
+              : await Registry.merge(registries).metrics();
+          } catch (error) {
+            throw new GatewayError('METRICS_UNAVAILABLE', { cause: error });
+          }
+          return reply.type(METRICS_CONTENT_TYPE).send(text);
+        },
+      );
+    }
   },
   { name: 'streamgate-observability', dependencies: ['streamgate-errors', 'streamgate-docs'] },
 );
