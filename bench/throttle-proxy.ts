@@ -8,9 +8,15 @@ import { connect, createServer, type Socket } from 'node:net';
 const origin = new URL(process.env.ORIGIN_URL ?? 'http://127.0.0.1:9000');
 const rate = Number(process.env.RATE_BYTES_PER_S ?? 32 * 1024 * 1024);
 
-/** Forwards `from` to `to` no faster than `rate` bytes per second since the connection began. */
+/**
+ * The credit a connection may build up while idle: a keep-alive connection that waited for
+ * seconds must not then burst at full speed (nginx's upstream connections did, before this cap).
+ */
+const BURST_MS = 50;
+
+/** Forwards `from` to `to` no faster than `rate` bytes per second, with at most BURST_MS of credit. */
 function throttle(from: Socket, to: Socket): void {
-  const started = performance.now();
+  let started = performance.now();
   let sent = 0;
   let timer: NodeJS.Timeout | undefined;
   let draining = false;
@@ -18,6 +24,11 @@ function throttle(from: Socket, to: Socket): void {
     if (timer === undefined && !draining) from.resume();
   };
   from.on('data', (chunk: Buffer) => {
+    const now = performance.now();
+    if (started + (sent / rate) * 1000 < now - BURST_MS) {
+      started = now - BURST_MS;
+      sent = 0;
+    }
     sent += chunk.length;
     if (!to.write(chunk)) {
       draining = true;
