@@ -48,9 +48,8 @@ function drain(app: FastifyInstance, graceMs: number, signal: NodeJS.Signals): v
     app.server.closeAllConnections();
   }, graceMs);
   deadline.unref();
-  // Node closes idle keep-alive connections once, when the server closes; one whose download
-  // ends later would hold the process until its keep-alive timeout, so sweep while draining.
-  setInterval(() => app.server.closeIdleConnections(), 100).unref();
+  // Connections that fall idle while draining are closed by the streamgate plugin's sweep
+  // (plugins/idle-sweep.ts), so a finished keep-alive client does not hold the exit.
   app.close().then(
     () => process.exit(0),
     (error: unknown) => {

@@ -109,21 +109,11 @@ export class Coalescer {
     controller: AbortController,
   ): Promise<Joined> {
     const { source, key } = target;
+    const openOwn = () =>
+      openObject(source, key, request, policy.open, controller.signal, attemptScope(target));
     const shares = this.#maxBytes > 0 && (length === undefined || length <= this.#maxBytes);
     const keeps = this.#keeps(request, length);
-    if (!shares && !keeps) {
-      return {
-        kind: 'own',
-        stream: await openObject(
-          source,
-          key,
-          request,
-          policy.open,
-          controller.signal,
-          attemptScope(target),
-        ),
-      };
-    }
+    if (!shares && !keeps) return { kind: 'own', stream: await openOwn() };
     const id = readId(key, request);
     let read = shares ? this.#reads.get(source)?.get(id) : undefined;
     const role = read === undefined ? 'leader' : 'follower';
@@ -158,16 +148,7 @@ export class Coalescer {
     const taken = start.kind === 'handed' ? read.take(controller) : undefined;
     leave();
     if (start.kind === 'not-modified') return { kind: 'not-modified', checkedAt: read.openedAt };
-    const stream =
-      taken ??
-      (await openObject(
-        source,
-        key,
-        request,
-        policy.open,
-        controller.signal,
-        attemptScope(target),
-      ));
+    const stream = taken ?? (await openOwn());
     return { kind: 'own', stream };
   }
 
