@@ -244,6 +244,21 @@ export function streamgateWith(name: string, settings: NodeJS.ProcessEnv): PathS
   );
 }
 
+/**
+ * streamgate with metrics and its twin without (METRICS=false), for the paired comparison of
+ * bench/metrics-cost.ts.
+ */
+export function metricsTwins(workers: number): { on: PathSpec; off: PathSpec } {
+  const streamgate = () => 'dist/main.js';
+  const many = () => workers;
+  return {
+    on: imageRoute(`streamgate (WORKERS=${workers})`, false, streamgate, many),
+    off: imageRoute(`streamgate, metrics off (WORKERS=${workers})`, false, streamgate, many, {
+      METRICS: 'false',
+    }),
+  };
+}
+
 /** Every path, in the order of the tables; `workers` names the multi-process streamgate. */
 export function allPaths(workers: number): PathSpec[] {
   const streamgate = () => 'dist/main.js';
@@ -264,19 +279,6 @@ export function allPaths(workers: number): PathSpec[] {
         {
           CACHE_MAX_BYTES: String(64 * 1024 * 1024),
           CACHE_TTL_MS: '1000',
-        },
-      ),
-      smallOnly: true,
-    },
-    {
-      // The same gateway without prom-client: what the metrics cost per small request.
-      ...imageRoute(
-        `streamgate, metrics off (WORKERS=${workers})`,
-        false,
-        streamgate,
-        (c) => c.workers,
-        {
-          METRICS: 'false',
         },
       ),
       smallOnly: true,

@@ -3,7 +3,7 @@
  * table of speed and one of memory and CPU, then the goals with PASS or MISS beside each.
  */
 import type { BenchRun, Goal, TargetResult } from './results.js';
-import type { SingleResult } from './workloads.js';
+import { type SingleResult, spread } from './workloads.js';
 
 const MIB = 1024 * 1024;
 const NONE = '-';
@@ -111,6 +111,45 @@ function throttledOriginSection(run: BenchRun): string[] {
   ];
 }
 
+/** Per origin, the alternating rounds of streamgate with metrics and without. */
+function metricsCostSection(run: BenchRun): string[] {
+  if (run.metricsCosts.length === 0) return [];
+  const rate = (values: number[]) => {
+    if (values.length === 0) return NONE;
+    const { median, min, max } = spread(values);
+    return `${fixed(median)} (${fixed(min)}-${fixed(max)})`;
+  };
+  const rows = run.metricsCosts.map((cost) => [
+    cost.origin,
+    String(cost.withMetrics.length),
+    rate(cost.withMetrics),
+    rate(cost.withoutMetrics),
+    cost.error ? `failed: ${cost.error.split('\n')[0]}` : `${fixed(cost.ratio, 3)}x`,
+    cost.pairRatios ? `${fixed(cost.pairRatios.min, 2)}-${fixed(cost.pairRatios.max, 2)}` : NONE,
+    fixed(cost.bookkeepingMicros, 2),
+  ]);
+  const [first] = run.metricsCosts;
+  return [
+    '## Metrics cost',
+    '',
+    `streamgate (WORKERS=${first?.workers}) with metrics and its twin with \`METRICS=false\`, both running, measured in alternating ${first?.roundS} s rounds of 16 KiB requests (on, off, off, on, ...; each after a warm-up), so that drift falls on both alike. The ratio is of the medians; the pair ratios are each round's, back to back. The last column is the metric updates of one 16 KiB GET timed alone in the bench's process (\`bookkeepingMicros\` in bench/metrics-cost.ts), the cost the rounds measure through the whole service.`,
+    '',
+    table(
+      [
+        'origin',
+        'rounds',
+        'req/s with metrics, median (min-max)',
+        'req/s without',
+        'ratio',
+        'pair ratios',
+        'metric updates µs per request',
+      ],
+      rows,
+    ),
+    '',
+  ];
+}
+
 function goalValue(goal: Goal): string {
   if (goal.value === undefined) return 'not measured';
   return goal.unit === 'x' ? `${goal.value.toFixed(2)}x` : `${goal.value.toFixed(0)} MiB`;
@@ -180,6 +219,7 @@ export function renderMarkdown(run: BenchRun): string {
     if (targets.some((target) => target.error)) out.push('');
   }
   out.push(...throttledOriginSection(run));
+  out.push(...metricsCostSection(run));
   out.push(
     '## Ratios and goals',
     '',
@@ -193,7 +233,7 @@ export function renderMarkdown(run: BenchRun): string {
     '## Running it',
     '',
     '```sh',
-    'npm run bench                          # everything: 8-12 minutes on 2 cores; writes docs/benchmarks.{md,json,svg}',
+    'npm run bench                          # everything: 12-16 minutes on 2 cores; writes docs/benchmarks.{md,json,svg}',
     'npm run bench:quick                    # BENCH_QUICK=1: a smoke run of a minute or two, first origin only',
     'npm run bench -- --only \'nginx / stream\'  # targets whose "origin / path" matches (or BENCH_ONLY)',
     '```',

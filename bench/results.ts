@@ -1,6 +1,7 @@
 /**
  * The shape of one bench run, as docs/benchmarks.json stores it and the report renders it.
  */
+import type { MetricsCostResult } from './metrics-cost.js';
 import type { ThrottledOriginResult } from './throttled-origin.js';
 import type { ConcurrentResult, SingleResult, SmallResult, ThrottledResult } from './workloads.js';
 
@@ -56,6 +57,8 @@ export interface BenchRun {
   targets: TargetResult[];
   /** One large download per path through a rate-capped origin (bench/throttled-origin.ts). */
   throttledOrigin?: ThrottledOriginResult;
+  /** Per origin, streamgate with metrics against without, in alternating rounds. */
+  metricsCosts: MetricsCostResult[];
   goals: Goal[];
   elapsedS: number;
 }

@@ -13,9 +13,16 @@ import { buildBenchServers } from './build.js';
 import { renderChart } from './chart.js';
 import { loadConfig, MIB, objectSizes } from './config.js';
 import { evaluateGoals } from './goals.js';
+import { METRICS_COST_LABEL, type MetricsCostResult, metricsCost } from './metrics-cost.js';
 import { ensureNginx } from './nginx.js';
 import { type Origin, startCephOrigin, startNginxOrigin, startS3rverOrigin } from './origins.js';
-import { allPaths, type PathContext, type PathSpec, type RunningPath } from './paths.js';
+import {
+  allPaths,
+  metricsTwins,
+  type PathContext,
+  type PathSpec,
+  type RunningPath,
+} from './paths.js';
 import { renderMarkdown } from './report.js';
 import type { BenchRun, Machine, TargetResult } from './results.js';
 import {
@@ -137,8 +144,8 @@ function originPlans(nginx: string | undefined): OriginPlan[] {
 }
 
 const label = (origin: string, path: string) => `${origin} / ${path}`;
-const wanted = (origin: string, spec: PathSpec) =>
-  config.only === undefined || config.only.test(label(origin, spec.name));
+const wanted = (origin: string, name: string) =>
+  config.only === undefined || config.only.test(label(origin, name));
 
 /** Every workload but the slow reader, in order; what was measured stays when one fails. */
 async function measure(
@@ -191,16 +198,53 @@ async function slowReaders(
   );
 }
 
-/** Starts the origin, then each wanted path in turn; the first origin also gets slow readers. */
+/** streamgate with metrics and without, both started, compared in alternating rounds. */
+async function compareMetricsCost(
+  origin: Origin,
+  context: PathContext,
+): Promise<MetricsCostResult> {
+  const name = label(origin.name, METRICS_COST_LABEL);
+  const twins = metricsTwins(config.workers);
+  const started: RunningPath[] = [];
+  try {
+    const on = own(
+      await twins.on.start(origin, { ...context, scratchDir: `${context.scratchDir}-on` }),
+    );
+    started.push(on);
+    const off = own(
+      await twins.off.start(origin, { ...context, scratchDir: `${context.scratchDir}-off` }),
+    );
+    started.push(off);
+    return await metricsCost(origin.name, { on, off }, config, progress(name));
+  } catch (error) {
+    say(`${name} failed: ${errorText(error)}`);
+    const measured = { withMetrics: [], withoutMetrics: [], roundS: config.metricsCost.roundS };
+    return { origin: origin.name, workers: config.workers, ...measured, error: errorText(error) };
+  } finally {
+    for (const running of started.reverse()) await release(running);
+  }
+}
+
+interface OriginResults {
+  targets: TargetResult[];
+  metricsCost: MetricsCostResult | undefined;
+}
+
+/**
+ * Starts the origin, then each wanted path in turn, then the metrics comparison; the first
+ * origin also gets slow readers.
+ */
 async function benchOrigin(
   plan: OriginPlan,
   first: boolean,
   context: Omit<PathContext, 'sizes' | 'scratchDir'>,
   tempRoot: string,
   notes: string[],
-): Promise<TargetResult[]> {
-  const specs = allPaths(config.workers).filter((spec) => wanted(plan.name, spec));
-  if (specs.length === 0) return [];
+): Promise<OriginResults> {
+  const specs = allPaths(config.workers).filter((spec) => wanted(plan.name, spec.name));
+  const comparesMetrics = wanted(plan.name, METRICS_COST_LABEL);
+  const none = { targets: [], metricsCost: undefined };
+  if (specs.length === 0 && !comparesMetrics) return none;
   const sizes = [...objectSizes(config), ...(first ? [config.throttled.bytes] : [])];
   sizes.sort((a, b) => a - b);
   say(
@@ -212,7 +256,7 @@ async function benchOrigin(
   } catch (error) {
     notes.push(`origin ${plan.name}: could not start (${errorText(error).split('\n')[0]}).`);
     say(`origin ${plan.name} could not start: ${errorText(error)}`);
-    return [];
+    return none;
   }
   const results: TargetResult[] = [];
   const readers: { spec: PathSpec; target: TargetResult }[] = [];
@@ -244,8 +288,11 @@ async function benchOrigin(
     }
   }
   await slowReaders(origin, readers, pathContextFor);
+  const cost = comparesMetrics
+    ? await compareMetricsCost(origin, pathContextFor('metrics'))
+    : undefined;
   await release(origin);
-  return results;
+  return { targets: results, metricsCost: cost };
 }
 
 /** The throttled origin's one workload for each wanted path; undefined when none is wanted. */
@@ -255,7 +302,7 @@ async function benchThrottledOrigin(
   tempRoot: string,
   notes: string[],
 ): Promise<ThrottledOriginResult | undefined> {
-  const specs = throttledPaths().filter((spec) => wanted(THROTTLED_ORIGIN, spec));
+  const specs = throttledPaths().filter((spec) => wanted(THROTTLED_ORIGIN, spec.name));
   if (specs.length === 0) return undefined;
   if (nginx === undefined) {
     notes.push(`origin ${THROTTLED_ORIGIN}: not run, nginx is not installed.`);
@@ -338,7 +385,9 @@ async function main(): Promise<number> {
   let chosen = plans.filter(
     (plan) =>
       plan.unavailable === undefined &&
-      allPaths(config.workers).some((spec) => wanted(plan.name, spec)),
+      [...allPaths(config.workers).map((spec) => spec.name), METRICS_COST_LABEL].some((name) =>
+        wanted(plan.name, name),
+      ),
   );
   if (config.quick && config.only === undefined) {
     chosen = chosen.slice(0, 1);
@@ -351,18 +400,23 @@ async function main(): Promise<number> {
   own({ stop: () => rm(tempRoot, { recursive: true, force: true }) });
   const context = { workers: config.workers, buildDir: BUILD_DIR, nginx };
   const targets: TargetResult[] = [];
+  const metricsCosts: MetricsCostResult[] = [];
   const first = chosen[0]?.name;
   for (const plan of chosen) {
-    targets.push(...(await benchOrigin(plan, plan.name === first, context, tempRoot, notes)));
+    const results = await benchOrigin(plan, plan.name === first, context, tempRoot, notes);
+    targets.push(...results.targets);
+    if (results.metricsCost) metricsCosts.push(results.metricsCost);
   }
   const throttledOrigin = await benchThrottledOrigin(nginx, context, tempRoot, notes);
   await cleanUp();
   notes.push(...singleProcessNotes(targets));
   const partial = { quick: config.quick, filter: config.only?.source, machine: machine(nginx) };
-  const run = { ...partial, plan: planOf(first), notes, targets, throttledOrigin };
+  const run = { ...partial, plan: planOf(first), notes, targets, throttledOrigin, metricsCosts };
   const elapsedS = (performance.now() - startedAt) / 1000;
   await writeResults({ ...run, goals: evaluateGoals(run), elapsedS });
-  const failed = [...targets, ...(throttledOrigin?.targets ?? [])].some((target) => target.error);
+  const failed = [...targets, ...(throttledOrigin?.targets ?? []), ...metricsCosts].some(
+    (target) => target.error,
+  );
   return failed ? 1 : 0;
 }
 

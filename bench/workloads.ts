@@ -54,7 +54,7 @@ export interface ThrottledResult {
 /** Reports a step of the current target on the progress line. */
 export type Progress = (step: string) => void;
 
-function spread(values: number[]): Spread {
+export function spread(values: number[]): Spread {
   const sorted = [...values].sort((a, b) => a - b);
   const middle = Math.floor(sorted.length / 2);
   const median =

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { evaluateGoals } from '../../bench/goals.js';
+import type { MetricsCostResult } from '../../bench/metrics-cost.js';
 import type { BenchRun, TargetResult } from '../../bench/results.js';
 
 const MIB = 1024 * 1024;
@@ -13,7 +14,10 @@ function target(path: string, fields: Partial<TargetResult>): TargetResult {
   return { origin: 'nginx', path, single: [], ...fields };
 }
 
-function run(targets: TargetResult[]): Omit<BenchRun, 'goals' | 'elapsedS'> {
+function run(
+  targets: TargetResult[],
+  metricsCosts: MetricsCostResult[] = [],
+): Omit<BenchRun, 'goals' | 'elapsedS'> {
   return {
     quick: false,
     filter: undefined,
@@ -35,6 +39,7 @@ function run(targets: TargetResult[]): Omit<BenchRun, 'goals' | 'elapsedS'> {
     },
     notes: [],
     targets,
+    metricsCosts,
   };
 }
 
@@ -74,6 +79,26 @@ describe('evaluateGoals', () => {
     );
     expect(missed).toHaveLength(6);
     expect(missed.filter((goal) => goal.pass)).toEqual([]);
+  });
+
+  it('judges the metrics cost by the ratio of the alternating rounds, on its own origin', () => {
+    const streamgate = target('streamgate (WORKERS=2)', { small: small(900) });
+    const cost = (ratio: number | undefined, origin = 'nginx'): MetricsCostResult => ({
+      origin,
+      workers: 2,
+      roundS: 4,
+      withMetrics: [],
+      withoutMetrics: [],
+      ...(ratio === undefined ? { error: 'did not start' } : { ratio }),
+    });
+    const metricsGoal = (costs: MetricsCostResult[]) =>
+      evaluateGoals(run([relay, bare, streamgate], costs)).find((goal) =>
+        goal.name.includes('with metrics / without'),
+      );
+    expect(metricsGoal([cost(0.95)])).toMatchObject({ value: 0.95, pass: true });
+    expect(metricsGoal([cost(0.949)])).toMatchObject({ value: 0.949, pass: false });
+    expect(metricsGoal([cost(undefined)])).toMatchObject({ value: undefined, pass: false });
+    expect(metricsGoal([cost(1, 's3rver')])).toMatchObject({ value: undefined, pass: false });
   });
 
   it('counts a figure that was not measured as a miss, and never leaves it out', () => {
