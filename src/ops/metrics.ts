@@ -31,90 +31,78 @@ export interface FinishedRequest {
 /**
  * The service's metrics in their own registry. Label values come from the route table (route
  * operation ids, source names, failure names), never from the request, so their number is
- * bounded. Children are made once per label set and kept, so that a request costs a few map
- * lookups and additions instead of hashing its labels for every metric.
+ * bounded. Children are made once per label set and kept, so that a request builds no label
+ * objects; bench/metrics-cost.ts times the updates of one request.
  */
 export class StreamMetrics {
   readonly registry = new Registry();
-  readonly #requests = new Counter({
-    name: 'streamgate_requests_total',
-    help: 'Requests answered, by route, method and status.',
-    labelNames: ['route', 'method', 'status'] as const,
-    registers: [this.registry],
-  });
-  readonly #duration = new Histogram({
-    name: 'streamgate_request_duration_seconds',
-    help: 'From the request to the last byte of its response (or to the client leaving).',
-    labelNames: ['route'] as const,
-    buckets: DURATION_BUCKETS,
-    registers: [this.registry],
-  });
-  readonly #responseBytes = new Counter({
-    name: 'streamgate_response_bytes_total',
-    help: 'Body bytes written to clients.',
-    labelNames: ['route'] as const,
-    registers: [this.registry],
-  });
-  readonly #sourceBytes = new Counter({
-    name: 'streamgate_source_bytes_total',
-    help: 'Body bytes read from each source.',
-    labelNames: ['source'] as const,
-    registers: [this.registry],
-  });
+  readonly #requests = this.#counter(
+    'streamgate_requests_total',
+    'Requests answered, by route, method and status.',
+    ['route', 'method', 'status'],
+  );
+  readonly #duration = this.#histogram(
+    'streamgate_request_duration_seconds',
+    'From the request to the last byte of its response (or to the client leaving).',
+    ['route'],
+    DURATION_BUCKETS,
+  );
+  readonly #responseBytes = this.#counter(
+    'streamgate_response_bytes_total',
+    'Body bytes written to clients.',
+    ['route'],
+  );
+  readonly #sourceBytes = this.#counter(
+    'streamgate_source_bytes_total',
+    'Body bytes read from each source.',
+    ['source'],
+  );
   readonly #inFlight = new Gauge({
     name: 'streamgate_streams_in_flight',
     help: 'Bodies being streamed now.',
     registers: [this.registry],
   });
-  readonly #streams = new Counter({
-    name: 'streamgate_streams_total',
-    help: 'Bodies streamed, by how they ended.',
-    labelNames: ['route', 'outcome'] as const,
-    registers: [this.registry],
-  });
-  readonly #firstByte = new Histogram({
-    name: 'streamgate_source_first_byte_seconds',
-    help: 'From asking a source to its answer, per attempt.',
-    labelNames: ['source'] as const,
-    buckets: FIRST_BYTE_BUCKETS,
-    registers: [this.registry],
-  });
-  readonly #retries = new Counter({
-    name: 'streamgate_source_retries_total',
-    help: 'Source attempts repeated before the first byte.',
-    labelNames: ['source'] as const,
-    registers: [this.registry],
-  });
-  readonly #resumes = new Counter({
-    name: 'streamgate_source_resumes_total',
-    help: 'Bodies reopened after breaking mid-stream.',
-    labelNames: ['source'] as const,
-    registers: [this.registry],
-  });
-  readonly #errors = new Counter({
-    name: 'streamgate_source_errors_total',
-    help: 'Failed source attempts, by failure.',
-    labelNames: ['source', 'failure'] as const,
-    registers: [this.registry],
-  });
-  readonly #parts = new Counter({
-    name: 'streamgate_parts_fetched_total',
-    help: 'Parts of parallel ranged downloads sent whole.',
-    labelNames: ['source'] as const,
-    registers: [this.registry],
-  });
-  readonly #coalesced = new Counter({
-    name: 'streamgate_coalesced_requests_total',
-    help: 'Requests that joined a source read already in flight instead of opening their own.',
-    labelNames: ['source'] as const,
-    registers: [this.registry],
-  });
-  readonly #cache = new Counter({
-    name: 'streamgate_cache_requests_total',
-    help: 'Small-object cache lookups, by result (hit, miss, revalidated, replaced).',
-    labelNames: ['source', 'result'] as const,
-    registers: [this.registry],
-  });
+  readonly #streams = this.#counter(
+    'streamgate_streams_total',
+    'Bodies streamed, by how they ended.',
+    ['route', 'outcome'],
+  );
+  readonly #firstByte = this.#histogram(
+    'streamgate_source_first_byte_seconds',
+    'From asking a source to its answer, per attempt.',
+    ['source'],
+    FIRST_BYTE_BUCKETS,
+  );
+  readonly #retries = this.#counter(
+    'streamgate_source_retries_total',
+    'Source attempts repeated before the first byte.',
+    ['source'],
+  );
+  readonly #resumes = this.#counter(
+    'streamgate_source_resumes_total',
+    'Bodies reopened after breaking mid-stream.',
+    ['source'],
+  );
+  readonly #errors = this.#counter(
+    'streamgate_source_errors_total',
+    'Failed source attempts, by failure.',
+    ['source', 'failure'],
+  );
+  readonly #parts = this.#counter(
+    'streamgate_parts_fetched_total',
+    'Parts of parallel ranged downloads sent whole.',
+    ['source'],
+  );
+  readonly #coalesced = this.#counter(
+    'streamgate_coalesced_requests_total',
+    'Requests that joined a source read already in flight instead of opening their own.',
+    ['source'],
+  );
+  readonly #cache = this.#counter(
+    'streamgate_cache_requests_total',
+    'Small-object cache lookups, by result (hit, miss, revalidated, replaced).',
+    ['source', 'result'],
+  );
   readonly #routes = new Map<string, RouteChildren>();
   readonly #sources = new Map<string, SourceChildren>();
 
@@ -159,6 +147,19 @@ export class StreamMetrics {
     route.requests(request.method, request.status).inc();
     route.duration.observe(request.durationSeconds);
     if (request.bytesToClient > 0) route.responseBytes.inc(request.bytesToClient);
+  }
+
+  #counter<L extends string>(name: string, help: string, labelNames: readonly L[]): Counter<L> {
+    return new Counter({ name, help, labelNames, registers: [this.registry] });
+  }
+
+  #histogram<L extends string>(
+    name: string,
+    help: string,
+    labelNames: readonly L[],
+    buckets: number[],
+  ): Histogram<L> {
+    return new Histogram({ name, help, labelNames, buckets, registers: [this.registry] });
   }
 
   #route(route: string): RouteChildren {
