@@ -3,9 +3,9 @@
  * as one connection to a far object store is capped: each connection on PORT is piped to a new
  * connection to ORIGIN_URL's host; requests pass unthrottled.
  */
-import { connect, createServer, type Socket } from 'node:net';
+import type { Socket } from 'node:net';
+import { listenRelaying } from './relay.js';
 
-const origin = new URL(process.env.ORIGIN_URL ?? 'http://127.0.0.1:9000');
 const rate = Number(process.env.RATE_BYTES_PER_S ?? 32 * 1024 * 1024);
 
 /**
@@ -51,14 +51,7 @@ function throttle(from: Socket, to: Socket): void {
   to.once('close', () => clearTimeout(timer));
 }
 
-createServer((client) => {
-  const upstream = connect(Number(origin.port), origin.hostname);
+listenRelaying((client, upstream) => {
   client.pipe(upstream);
   throttle(upstream, client);
-  const close = () => {
-    client.destroy();
-    upstream.destroy();
-  };
-  client.on('error', close).on('close', close);
-  upstream.on('error', close).on('close', close);
-}).listen(Number(process.env.PORT ?? 0), '127.0.0.1');
+});

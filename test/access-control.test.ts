@@ -12,6 +12,8 @@ import {
   type LoggedGateway,
   publicJwk,
   sha256Of,
+  signedUrlKeys,
+  signingKey,
   startJwksServer,
   startLoggedGateway,
   token,
@@ -20,8 +22,8 @@ import { download } from './helpers/http-client.js';
 
 const API_KEY = `ak_${randomBytes(24).toString('base64url')}`;
 const JWT_SECRET = randomBytes(32).toString('base64url');
-const NEW_KEY = { kid: 'k2026', secret: randomBytes(32).toString('base64url') };
-const OLD_KEY = { kid: 'k2025', secret: randomBytes(32).toString('base64url') };
+const NEW_KEY = signingKey('k2026');
+const OLD_KEY = signingKey('k2025');
 const secret = new TextEncoder().encode(JWT_SECRET);
 
 describe('access control', () => {
@@ -45,7 +47,7 @@ describe('access control', () => {
       API_KEYS: `other-key-0123456789,${API_KEY}`,
       JWT_SECRET,
       ...jwtEnv,
-      SIGNED_URL_KEYS: `${NEW_KEY.kid}:${NEW_KEY.secret},${OLD_KEY.kid}:${OLD_KEY.secret}`,
+      SIGNED_URL_KEYS: signedUrlKeys(NEW_KEY, OLD_KEY),
     });
   });
 

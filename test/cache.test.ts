@@ -1,10 +1,10 @@
-import diagnosticsChannel from 'node:diagnostics_channel';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { patternBytes, patternSha256 } from '../dev/pattern.js';
 import type { CacheEvent } from '../src/read-sharing.js';
 import { FaultStack } from './helpers/fault-stack.js';
 import { download } from './helpers/http-client.js';
+import { recordChannel } from './helpers/observe.js';
 
 const KIB = 1024;
 const SIZE = 16 * KIB;
@@ -13,23 +13,15 @@ const path = (task: number) => `/images/test/${task}/image.jpg`;
 const key = (task: number) => `test/${task}/image.jpg`;
 
 let stack: FaultStack;
-const events: CacheEvent['result'][] = [];
-const record = (message: unknown) => events.push((message as CacheEvent).result);
+const events = recordChannel('streamgate:cache', (message) => (message as CacheEvent).result);
 
 beforeAll(async () => {
   stack = await FaultStack.start();
-  diagnosticsChannel.subscribe('streamgate:cache', record);
 });
 
-afterEach(async () => {
-  events.length = 0;
-  await stack.reset();
-});
+afterEach(() => stack.reset());
 
-afterAll(async () => {
-  diagnosticsChannel.unsubscribe('streamgate:cache', record);
-  await stack?.stop();
-});
+afterAll(() => stack?.stop());
 
 function cachingGateway(env: Record<string, string> = {}) {
   return stack.gateway({

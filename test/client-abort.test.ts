@@ -4,35 +4,30 @@ import { runInNewContext } from 'node:vm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { patternBytes, patternSha256, patternStream } from '../dev/pattern.js';
 import { type LocalS3, startLocalS3 } from '../dev/s3-server.js';
-import { type LocalUpstream, startLocalUpstream } from '../dev/upstream-server.js';
 import { type RunningGateway, s3Env, startGateway } from './helpers/gateway.js';
 import { download, waitFor } from './helpers/http-client.js';
 import { watchInFlight } from './helpers/in-flight.js';
+import { type Origins, startOrigins } from './helpers/origins.js';
 
 const OBJECT = 64 * 1024 * 1024;
 
 describe('a client that disconnects mid-download', () => {
-  let s3: LocalS3;
-  let upstream: LocalUpstream;
+  let origins: Origins;
   let gateway: RunningGateway;
 
   beforeAll(async () => {
-    [s3, upstream] = await Promise.all([startLocalS3(['images']), startLocalUpstream()]);
-    await s3.put('images', 'test/1/image.jpg', patternStream(0, OBJECT), OBJECT);
-    gateway = await startGateway({
-      ...s3Env(s3),
-      UPSTREAM_BASE_URL: upstream.baseUrl,
-      UPSTREAM_PATH_TEMPLATE: '/range/{size}',
-    });
+    origins = await startOrigins();
+    await origins.s3.put('images', 'test/1/image.jpg', patternStream(0, OBJECT), OBJECT);
+    gateway = await startGateway({ ...origins.env, UPSTREAM_PATH_TEMPLATE: '/range/{size}' });
   });
 
   afterAll(async () => {
     await gateway?.close();
-    await Promise.all([s3?.stop(), upstream?.stop()]);
+    await origins?.stop();
   });
 
   it('ends the storage request at once', async () => {
-    const storage = watchInFlight(s3.httpServer);
+    const storage = watchInFlight(origins.s3.httpServer);
     const got = await download(`${gateway.url}/tasks/1/image`, { abortAfterBytes: 1024 * 1024 });
     expect(got.complete).toBe(false);
     expect(got.length).toBeLessThan(OBJECT);
@@ -41,7 +36,7 @@ describe('a client that disconnects mid-download', () => {
   });
 
   it('ends the upstream request at once', async () => {
-    const source = watchInFlight(upstream.server);
+    const source = watchInFlight(origins.upstream.server);
     const got = await download(`${gateway.url}/tasks/1/bytes/${OBJECT}`, {
       abortAfterBytes: 1024 * 1024,
     });

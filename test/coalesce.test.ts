@@ -1,5 +1,4 @@
 import { createHash } from 'node:crypto';
-import diagnosticsChannel from 'node:diagnostics_channel';
 import http from 'node:http';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { patternBytes, patternSha256 } from '../dev/pattern.js';
@@ -7,6 +6,7 @@ import type { CoalesceEvent } from '../src/stream/coalesce.js';
 import { sequence } from './helpers/fault-proxy.js';
 import { FaultStack } from './helpers/fault-stack.js';
 import { download, waitFor } from './helpers/http-client.js';
+import { recordChannel } from './helpers/observe.js';
 
 const KIB = 1024;
 const MIB = 1024 * KIB;
@@ -15,24 +15,16 @@ const WHOLE = patternSha256(0, SIZE);
 const KEY_PATH = '/images/test/1/image.jpg';
 
 let stack: FaultStack;
-const events: CoalesceEvent[] = [];
-const record = (message: unknown) => events.push(message as CoalesceEvent);
+const events = recordChannel('streamgate:coalesce', (message) => message as CoalesceEvent);
 
 beforeAll(async () => {
   stack = await FaultStack.start();
   await stack.s3.put('images', 'test/1/image.jpg', patternBytes(0, SIZE));
-  diagnosticsChannel.subscribe('streamgate:coalesce', record);
 });
 
-afterEach(async () => {
-  events.length = 0;
-  await stack.reset();
-});
+afterEach(() => stack.reset());
 
-afterAll(async () => {
-  diagnosticsChannel.unsubscribe('streamgate:coalesce', record);
-  await stack?.stop();
-});
+afterAll(() => stack?.stop());
 
 /** Holds the first GET's answer after `afterBytes` until `ms` pass: a slow origin. */
 function slowFirstGet(afterBytes: number, ms?: number): void {

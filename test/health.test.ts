@@ -1,22 +1,21 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type LocalS3, startLocalS3 } from '../dev/s3-server.js';
-import { type LocalUpstream, startLocalUpstream } from '../dev/upstream-server.js';
-import { s3Env, startGateway } from './helpers/gateway.js';
+import { startLocalUpstream } from '../dev/upstream-server.js';
+import { startGateway } from './helpers/gateway.js';
+import { type Origins, startOrigins } from './helpers/origins.js';
 import { type TempStore, tempStore } from './helpers/store.js';
 
 describe('health and readiness', () => {
-  let s3: LocalS3;
-  let upstream: LocalUpstream;
+  let origins: Origins;
   let store: TempStore;
 
   beforeAll(async () => {
-    [s3, upstream] = await Promise.all([startLocalS3(['images']), startLocalUpstream()]);
+    origins = await startOrigins();
     store = await tempStore('ready');
     await store.put('images', 'placeholder', '');
   });
 
   afterAll(async () => {
-    await Promise.all([s3?.stop(), upstream?.stop()]);
+    await origins?.stop();
     await store?.remove();
   });
 
@@ -34,10 +33,10 @@ describe('health and readiness', () => {
     }
   }
 
-  const overS3 = () => ({ ...s3Env(s3), UPSTREAM_BASE_URL: upstream.baseUrl });
+  const overFs = () => ({ ...store.env, UPSTREAM_BASE_URL: origins.upstream.baseUrl });
 
   it('is ready when the bucket and the upstream answer', async () => {
-    for (const env of [overS3(), { ...store.env, UPSTREAM_BASE_URL: upstream.baseUrl }]) {
+    for (const env of [origins.env, overFs()]) {
       const result = await probe(env);
       expect(result).toEqual({
         live: 200,
@@ -49,8 +48,8 @@ describe('health and readiness', () => {
 
   it('is not ready, but alive, when the bucket is missing', async () => {
     const envs: Record<string, string>[] = [
-      { ...overS3(), S3_IMAGE_BUCKET: 'absent' },
-      { ...store.env, S3_IMAGE_BUCKET: 'absent', UPSTREAM_BASE_URL: upstream.baseUrl },
+      { ...origins.env, S3_IMAGE_BUCKET: 'absent' },
+      { ...overFs(), S3_IMAGE_BUCKET: 'absent' },
     ];
     for (const env of envs) {
       const result = await probe(env);
@@ -66,7 +65,7 @@ describe('health and readiness', () => {
   it('is not ready when the upstream is unreachable, and says nothing of where it is', async () => {
     const closed = await startLocalUpstream();
     await closed.stop();
-    const result = await probe({ ...overS3(), UPSTREAM_BASE_URL: closed.baseUrl });
+    const result = await probe({ ...origins.env, UPSTREAM_BASE_URL: closed.baseUrl });
     expect(result.status).toBe(503);
     expect(result.body.checks).toEqual({ storage: 'ok', upstream: 'unavailable' });
     expect(JSON.stringify(result.body)).not.toMatch(/127\.0\.0\.1|ECONNREFUSED/);

@@ -13,20 +13,28 @@ import {
   keyFile,
   type LoggedGateway,
   publicJwk,
+  signedUrlKeys,
   startJwksServer,
   startLoggedGateway,
   token,
 } from './helpers/access-fixtures.js';
 import { download } from './helpers/http-client.js';
 
-const API_KEY = `ak_${randomBytes(24).toString('base64url')}`;
-const JWT_SECRET = randomBytes(32).toString('base64url');
-const KEY = { kid: 'main', secret: randomBytes(32).toString('base64url') };
-const SECOND_KEY = { kid: 'second', secret: randomBytes(32).toString('base64url') };
-const secret = new TextEncoder().encode(JWT_SECRET);
-
 /** Everything that must never reach a log line: secrets, tokens, signatures. */
-const secrets = new Set<string>([API_KEY, JWT_SECRET, KEY.secret, SECOND_KEY.secret]);
+const secrets = new Set<string>();
+
+/** A fresh random secret of `bytes` bytes, remembered as one. */
+function newSecret(bytes = 32): string {
+  const value = randomBytes(bytes).toString('base64url');
+  secrets.add(value);
+  return value;
+}
+
+const API_KEY = `ak_${newSecret(24)}`;
+const JWT_SECRET = newSecret();
+const KEY = { kid: 'main', secret: newSecret() };
+const SECOND_KEY = { kid: 'second', secret: newSecret() };
+const secret = new TextEncoder().encode(JWT_SECRET);
 
 function remember(jwt: string): string {
   // A signature segment alone is searched for too; short ones would match ordinary words.
@@ -79,7 +87,7 @@ describe('hostile credentials', () => {
         ...jwtEnv,
         API_KEYS: API_KEY,
         JWT_SECRET,
-        SIGNED_URL_KEYS: `${KEY.kid}:${KEY.secret},${SECOND_KEY.kid}:${SECOND_KEY.secret}`,
+        SIGNED_URL_KEYS: signedUrlKeys(KEY, SECOND_KEY),
       }),
       startLoggedGateway({ ...base, ...jwtEnv, JWT_PUBLIC_KEY_FILE: rsa.pemFile }),
       startLoggedGateway({ ...base, ...jwtEnv, JWT_JWKS_URL: jwks.url }),

@@ -1,4 +1,4 @@
-import { type ChildProcess, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { patternBytes } from '../dev/pattern.js';
 import { download } from './helpers/http-client.js';
@@ -8,15 +8,15 @@ import { type TempStore, tempStore } from './helpers/store.js';
 const SIZE = 100_000;
 const DOWNLOADS = 6;
 
-let store: TempStore;
-let primary: ChildProcess;
-let url: string;
+interface Cluster {
+  url: string;
+  stop(): Promise<void>;
+}
 
-beforeAll(async () => {
-  store = await tempStore('metrics-cluster');
-  await store.put('images', 'test/1/image.jpg', patternBytes(0, SIZE));
-  primary = spawn(process.execPath, ['--import', 'tsx', 'test/fixtures/metrics-cluster.ts'], {
-    env: { ...process.env, ...store.env },
+/** The two-worker cluster of test/fixtures/metrics-cluster.ts, once both workers listen. */
+async function startCluster(env: Record<string, string>): Promise<Cluster> {
+  const primary = spawn(process.execPath, ['--import', 'tsx', 'test/fixtures/metrics-cluster.ts'], {
+    env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   const port = await new Promise<string>((resolve, reject) => {
@@ -28,15 +28,28 @@ beforeAll(async () => {
     });
     primary.once('exit', (code) => reject(new Error(`the cluster exited with ${code}`)));
   });
-  url = `http://127.0.0.1:${port}`;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    async stop() {
+      if (primary.exitCode !== null) return;
+      const exited = new Promise((resolve) => primary.once('exit', resolve));
+      primary.kill('SIGTERM');
+      await exited;
+    },
+  };
+}
+
+let store: TempStore;
+let cluster: Cluster;
+
+beforeAll(async () => {
+  store = await tempStore('metrics-cluster');
+  await store.put('images', 'test/1/image.jpg', patternBytes(0, SIZE));
+  cluster = await startCluster(store.env);
 });
 
 afterAll(async () => {
-  if (primary?.exitCode === null) {
-    const exited = new Promise((resolve) => primary.once('exit', resolve));
-    primary.kill('SIGTERM');
-    await exited;
-  }
+  await cluster?.stop();
   await store?.remove();
 });
 
@@ -44,7 +57,7 @@ describe('GET /metrics under a cluster', () => {
   it('sums the counters of every worker, whichever worker the scrape lands on', async () => {
     const servedBy = new Set<string>();
     for (let i = 0; i < DOWNLOADS; i++) {
-      const got = await download(`${url}/tasks/1/image`);
+      const got = await download(`${cluster.url}/tasks/1/image`);
       expect(got.status).toBe(200);
       servedBy.add(String(got.headers['x-worker']));
     }
@@ -52,7 +65,7 @@ describe('GET /metrics under a cluster', () => {
 
     const scrapedBy = new Set<string>();
     for (let i = 0; i < 4; i++) {
-      const response = await fetch(`${url}/metrics`, { headers: { connection: 'close' } });
+      const response = await fetch(`${cluster.url}/metrics`, { headers: { connection: 'close' } });
       expect(response.status).toBe(200);
       scrapedBy.add(String(response.headers.get('x-worker')));
       const samples = parseMetrics(await response.text());

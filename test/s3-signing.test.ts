@@ -8,7 +8,7 @@ import { bucketAddress, createS3Pool, S3BucketClient } from '../src/sources/s3/c
 import { CachedCredentials } from '../src/sources/s3/credentials.js';
 import type { Credentials } from '../src/sources/s3/sigv4.js';
 import { S3Source } from '../src/sources/s3.js';
-import { startGateway } from './helpers/gateway.js';
+import { s3Env, startGateway } from './helpers/gateway.js';
 import { download } from './helpers/http-client.js';
 import {
   SIGNING_ACCESS_KEY_ID,
@@ -35,6 +35,12 @@ const WRONG_SECRET = 'NOT-THE-SECRET-0123456789abcdefXYZ';
 let s3: SigningS3;
 const bodies = new Map<string, Buffer>();
 const etags = new Map<string, string>();
+
+/** The gateway's settings for the image route over the signing server, signing with `secret`. */
+function gatewayEnv(secret: string): Record<string, string> {
+  const credentials = { accessKeyId: SIGNING_ACCESS_KEY_ID, secretAccessKey: secret };
+  return { ...s3Env(s3, credentials), IMAGE_KEY_TEMPLATE: TEMPLATE };
+}
 
 function sourceWith(credentials: Credentials): S3Source {
   const settings = {
@@ -146,13 +152,7 @@ describe('lean S3 client against a server that checks SigV4 signatures', () => {
 
 describe('gateway in front of a server that checks signatures', () => {
   it('serves GET, HEAD and Range of a hostile key template with the stored bytes', async () => {
-    const gateway = await startGateway({
-      STORAGE_BACKEND: 's3',
-      AWS_ENDPOINT_URL: s3.endpoint,
-      AWS_ACCESS_KEY_ID: SIGNING_ACCESS_KEY_ID,
-      AWS_SECRET_ACCESS_KEY: SIGNING_SECRET_ACCESS_KEY,
-      IMAGE_KEY_TEMPLATE: TEMPLATE,
-    });
+    const gateway = await startGateway(gatewayEnv(SIGNING_SECRET_ACCESS_KEY));
     try {
       const body = bodies.get(TEMPLATE.replace('{task_id}', '5')) as Buffer;
       const whole = await download(`${gateway.url}/tasks/5/image`);
@@ -178,14 +178,7 @@ describe('gateway in front of a server that checks signatures', () => {
   });
 
   it('answers a wrong secret with 502 and the catalogue detail, and never logs the secret', async () => {
-    const main = await startMain({
-      STORAGE_BACKEND: 's3',
-      AWS_ENDPOINT_URL: s3.endpoint,
-      AWS_ACCESS_KEY_ID: SIGNING_ACCESS_KEY_ID,
-      AWS_SECRET_ACCESS_KEY: WRONG_SECRET,
-      IMAGE_KEY_TEMPLATE: TEMPLATE,
-      LOG_LEVEL: 'trace',
-    });
+    const main = await startMain({ ...gatewayEnv(WRONG_SECRET), LOG_LEVEL: 'trace' });
     try {
       const variants: Record<string, string>[] = [
         {},

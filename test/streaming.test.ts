@@ -1,10 +1,9 @@
 import { createServer } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { patternBytes, patternSha256, patternStream, sha256 } from '../dev/pattern.js';
-import { type LocalS3, startLocalS3 } from '../dev/s3-server.js';
-import { type LocalUpstream, startLocalUpstream } from '../dev/upstream-server.js';
 import { type RunningGateway, s3Env, startGateway } from './helpers/gateway.js';
 import { download } from './helpers/http-client.js';
+import { type Origins, startOrigins } from './helpers/origins.js';
 import { type TempStore, tempStore } from './helpers/store.js';
 
 const TEN_MIB = 10 * 1024 * 1024;
@@ -19,15 +18,15 @@ async function closedPort(): Promise<number> {
 }
 
 describe('streaming from real servers on loopback', () => {
-  let s3: LocalS3;
-  let upstream: LocalUpstream;
+  let origins: Origins;
   let store: TempStore;
   let overS3: RunningGateway;
   let overFs: RunningGateway;
   let s3Etag: string;
 
   beforeAll(async () => {
-    [s3, upstream] = await Promise.all([startLocalS3(['images']), startLocalUpstream()]);
+    origins = await startOrigins();
+    const { s3, upstream } = origins;
     s3Etag = await s3.put('images', 'test/1/image.jpg', patternStream(0, TEN_MIB), TEN_MIB);
     store = await tempStore('fs');
     await store.put('images', 'test/1/image.jpg', patternBytes(0, TEN_MIB));
@@ -38,7 +37,7 @@ describe('streaming from real servers on loopback', () => {
 
   afterAll(async () => {
     await Promise.all([overS3?.close(), overFs?.close()]);
-    await Promise.all([s3?.stop(), upstream?.stop()]);
+    await origins?.stop();
     await store?.remove();
   });
 
@@ -98,7 +97,7 @@ describe('streaming from real servers on loopback', () => {
 
   it('answers a failing upstream with 502', async () => {
     const failing = await startGateway({
-      UPSTREAM_BASE_URL: upstream.baseUrl,
+      UPSTREAM_BASE_URL: origins.upstream.baseUrl,
       UPSTREAM_PATH_TEMPLATE: '/status/{size}',
       RETRY_BACKOFF_MS: '1',
     });

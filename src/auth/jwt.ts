@@ -1,5 +1,6 @@
 import type { KeyObject } from 'node:crypto';
 import { createRemoteJWKSet, errors, type JWTVerifyGetKey, jwtVerify } from 'jose';
+import type { Check } from './check.js';
 import { parseTaskScope, type TaskScope } from './task-scope.js';
 
 /** Asymmetric algorithms a public key or a JWKS may verify; HMAC never reaches them. */
@@ -31,9 +32,7 @@ export type JwtFailure =
   | 'jwt-unverifiable';
 
 /** A verified token reaches `scope`, undefined when its `tasks` claim is absent or unusable. */
-export type JwtCheck =
-  | { ok: true; scope: TaskScope | undefined }
-  | { ok: false; failure: JwtFailure; detail?: string };
+export type JwtCheck = Check<{ scope: TaskScope | undefined }, JwtFailure>;
 
 const JWKS_ALGORITHMS: PublicKeyAlgorithm[] = ['RS256', 'ES256', 'EdDSA'];
 const JWKS_CACHE_MAX_AGE_MS = 10 * 60_000;

@@ -14,6 +14,7 @@
  * so players can seek.
  */
 import { createHmac } from 'node:crypto';
+import type { Check } from './check.js';
 import { safeEqual } from './constant-time.js';
 
 /** One key of `SIGNED_URL_KEYS`; `kid` travels in the URL, `secret` never does. */
@@ -116,9 +117,8 @@ export type SignedUrlFailure =
   | 'signed-url-expired'
   | 'signed-url-expiry-too-far';
 
-export type SignedUrlCheck =
-  | { ok: true; etag: string | undefined }
-  | { ok: false; failure: SignedUrlFailure };
+/** A valid signed URL may pin the ETag the object must still have. */
+export type SignedUrlCheck = Check<{ etag: string | undefined }, SignedUrlFailure>;
 
 function single(pairs: [string, string][], name: string): string | undefined | null {
   const values = pairs.filter(([key]) => key === name);

@@ -25,23 +25,13 @@ interface Answer {
   error: string | undefined;
 }
 
-function isAsk(message: unknown): message is Ask {
+/** A message of `type` from the other side of the IPC channel; its `type` and `id` are checked. */
+function isMessage<M extends Ask | Answer>(message: unknown, type: M['type']): message is M {
   return (
     typeof message === 'object' &&
     message !== null &&
     'type' in message &&
-    message.type === ASK &&
-    'id' in message &&
-    typeof message.id === 'number'
-  );
-}
-
-function isAnswer(message: unknown): message is Answer {
-  return (
-    typeof message === 'object' &&
-    message !== null &&
-    'type' in message &&
-    message.type === ANSWER &&
+    message.type === type &&
     'id' in message &&
     typeof message.id === 'number'
   );
@@ -62,7 +52,7 @@ export class ClusterMetricsError extends Error {
 export function serveClusterMetrics(): void {
   const aggregator = new AggregatorRegistry();
   cluster.on('message', (worker, message: unknown) => {
-    if (!isAsk(message)) return;
+    if (!isMessage<Ask>(message, ASK)) return;
     const reply = (text: string | undefined, error: string | undefined) => {
       const answer: Answer = { type: ANSWER, id: message.id, text, error };
       if (worker.isConnected()) worker.send(answer);
@@ -97,7 +87,7 @@ export function clusterMetrics(): Promise<string> {
       outcome();
     };
     const onMessage = (message: unknown) => {
-      if (!isAnswer(message) || message.id !== id) return;
+      if (!isMessage<Answer>(message, ANSWER) || message.id !== id) return;
       const { text, error } = message;
       done(() =>
         text === undefined ? reject(new ClusterMetricsError(error ?? '')) : resolve(text),

@@ -27,41 +27,33 @@ const checks = {
   description: 'Each source by name.',
 };
 
-const liveness = {
-  schema: { operationId: 'getLiveness', summary: 'Liveness probe' },
-  config: {
-    swaggerTransform: documented({
-      tags: ['operations'],
-      response: {
-        200: {
-          description: 'The process answers.',
-          type: 'object',
-          properties: { status: { type: 'string', enum: ['ok'] } },
-        },
-      },
-    }),
-  },
-};
+/** The route options of an operations probe: its OpenAPI operation and answers. */
+function probeRoute(operationId: string, summary: string, response: Record<number, unknown>) {
+  return {
+    schema: { operationId, summary },
+    config: { swaggerTransform: documented({ tags: ['operations'], response }) },
+  };
+}
 
-const readiness = {
-  schema: { operationId: 'getReadiness', summary: 'Readiness probe' },
-  config: {
-    swaggerTransform: documented({
-      tags: ['operations'],
-      response: {
-        200: {
-          description: 'Every source answered its probe.',
-          type: 'object',
-          properties: { status: { type: 'string', enum: ['ready'] }, checks },
-        },
-        503: {
-          ...detail('NOT_READY', 'a source did not answer its probe, or the server is draining'),
-          properties: { detail: { type: 'string' }, checks },
-        },
-      },
-    }),
+const liveness = probeRoute('getLiveness', 'Liveness probe', {
+  200: {
+    description: 'The process answers.',
+    type: 'object',
+    properties: { status: { type: 'string', enum: ['ok'] } },
   },
-};
+});
+
+const readiness = probeRoute('getReadiness', 'Readiness probe', {
+  200: {
+    description: 'Every source answered its probe.',
+    type: 'object',
+    properties: { status: { type: 'string', enum: ['ready'] }, checks },
+  },
+  503: {
+    ...detail('NOT_READY', 'a source did not answer its probe, or the server is draining'),
+    properties: { detail: { type: 'string' }, checks },
+  },
+});
 
 /** Liveness (the process answers) and readiness (every source reachable, by name). */
 export const healthRoutesPlugin = fp(

@@ -1,13 +1,8 @@
 import { type FileHandle, open, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { SourceError } from '../errors.js';
-import {
-  NotModified,
-  type ObjectInfo,
-  type ObjectStream,
-  type ReadOptions,
-  type Source,
-} from './source.js';
+import type { ObjectInfo, ObjectStream, ReadOptions, Source } from './source.js';
+import { NotModified } from './source.js';
 
 /**
  * The embedded store: objects at `<root>/<bucket>/<key>`. A key can never name a file outside

@@ -19,15 +19,16 @@ describe('networkFailure', () => {
     expect(failure.retryable).toBe(false);
   });
 
+  // Each code with what it says of the connection.
   it.each([
-    'ECONNREFUSED',
-    'ECONNRESET',
-    'EPIPE',
-    'ETIMEDOUT',
-    'EAI_AGAIN',
-    'EHOSTUNREACH',
-    'ENETUNREACH',
-  ])('maps %s to a retryable unavailable naming the code only', (code) => {
+    ['ECONNREFUSED', 'nothing listened'],
+    ['ECONNRESET', 'the peer dropped the connection'],
+    ['EPIPE', 'the peer closed while we wrote'],
+    ['ETIMEDOUT', 'the connection timed out'],
+    ['EAI_AGAIN', 'DNS failed for now'],
+    ['EHOSTUNREACH', 'no route to the host for now'],
+    ['ENETUNREACH', 'no route to the network for now'],
+  ])('maps %s (%s) to a retryable unavailable naming the code only', (code) => {
     const cause = errno(code);
     const failure = networkFailure(cause);
     expect(failure.failure).toBe('unavailable');

@@ -1,12 +1,7 @@
 import { describeObject, dumpBody, objectStream, type ResponseHeaders } from './http-response.js';
 import type { S3BucketClient, S3RequestHeaders } from './s3/client.js';
-import {
-  NotModified,
-  type ObjectInfo,
-  type ObjectStream,
-  type ReadOptions,
-  type Source,
-} from './source.js';
+import type { ObjectInfo, ObjectStream, ReadOptions, Source } from './source.js';
+import { NotModified } from './source.js';
 
 /** S3-compatible storage: one bucket, keys as given. */
 export class S3Source implements Source {

@@ -1,13 +1,8 @@
 import { Agent, type Dispatcher } from 'undici';
 import { SourceError } from '../errors.js';
 import { describeObject, dumpBody, objectStream, send } from './http-response.js';
-import {
-  NotModified,
-  type ObjectInfo,
-  type ObjectStream,
-  type ReadOptions,
-  type Source,
-} from './source.js';
+import type { ObjectInfo, ObjectStream, ReadOptions, Source } from './source.js';
+import { NotModified } from './source.js';
 
 /** One pooled, keep-alive dispatcher for every upstream request of the process. */
 export function createUpstreamDispatcher(connectTimeoutMs: number): Dispatcher {

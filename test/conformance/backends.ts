@@ -1,8 +1,13 @@
 import { stat } from 'node:fs/promises';
 import { HeadObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { patternBytes, patternStream } from '../../dev/pattern.js';
-import { S3_ACCESS_KEY_ID, S3_SECRET_ACCESS_KEY, startLocalS3 } from '../../dev/s3-server.js';
-import { startGateway } from '../helpers/gateway.js';
+import {
+  type EmulatedS3,
+  S3_ACCESS_KEY_ID,
+  S3_SECRET_ACCESS_KEY,
+  startLocalS3,
+} from '../../dev/s3-server.js';
+import { s3Env, startGateway } from '../helpers/gateway.js';
 import { tempStore } from '../helpers/store.js';
 import type { CaseContext, StoredObject } from './cases.js';
 
@@ -97,11 +102,8 @@ export async function startS3Backend(target: S3Endpoint): Promise<Backend> {
     const large = await upload(LARGE_ID, LARGE_SIZE);
     const empty = await upload(EMPTY_ID, 0);
     const gateway = await startGateway({
-      STORAGE_BACKEND: 's3',
-      AWS_ENDPOINT_URL: target.endpoint,
+      ...s3Env(target, target),
       AWS_REGION: target.region,
-      AWS_ACCESS_KEY_ID: target.accessKeyId,
-      AWS_SECRET_ACCESS_KEY: target.secretAccessKey,
       S3_IMAGE_BUCKET: target.bucket,
       CACHE_CONTROL,
     });
@@ -115,9 +117,8 @@ export async function startS3Backend(target: S3Endpoint): Promise<Backend> {
   }
 }
 
-/** The in-process S3 emulator (dev/s3-server.ts), which ignores If-Match and mis-answers `-n`. */
-export async function startS3rverBackend(): Promise<Backend> {
-  const s3 = await startLocalS3([BUCKET]);
+/** startS3Backend in front of an emulator started for it: closing the backend stops it too. */
+export async function startEmulatorBackend(s3: EmulatedS3<unknown>): Promise<Backend> {
   try {
     const backend = await startS3Backend({
       endpoint: s3.endpoint,
@@ -137,4 +138,9 @@ export async function startS3rverBackend(): Promise<Backend> {
     await s3.stop();
     throw error;
   }
+}
+
+/** The in-process S3 emulator (dev/s3-server.ts), which ignores If-Match and mis-answers `-n`. */
+export async function startS3rverBackend(): Promise<Backend> {
+  return startEmulatorBackend(await startLocalS3([BUCKET]));
 }

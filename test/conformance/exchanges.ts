@@ -21,11 +21,6 @@ export interface CaseContext {
   cacheControl: string;
 }
 
-export type ExpectedBody =
-  | { kind: 'pattern'; start: number; end: number }
-  | { kind: 'json'; value: unknown }
-  | { kind: 'empty' };
-
 export interface Exchange {
   method: 'GET' | 'HEAD';
   id: number;
@@ -36,6 +31,12 @@ export interface Exchange {
   expectHeaders: Record<string, string | null>;
   body: ExpectedBody;
 }
+
+/** The body an exchange expects: pattern bytes start..end-1, a JSON value, or none. */
+export type ExpectedBody =
+  | { kind: 'pattern'; start: number; end: number }
+  | { kind: 'json'; value: unknown }
+  | { kind: 'empty' };
 
 export interface ConformanceCase {
   name: string;

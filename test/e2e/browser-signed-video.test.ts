@@ -1,6 +1,4 @@
-import { randomBytes } from 'node:crypto';
-import { rm, stat } from 'node:fs/promises';
-import path from 'node:path';
+import { rm } from 'node:fs/promises';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { signUrl } from '../../src/auth/signed-url.js';
@@ -8,19 +6,21 @@ import {
   type ImageStore,
   imageStore,
   type LoggedGateway,
+  signedUrlKeys,
+  signingKey,
   startLoggedGateway,
 } from '../helpers/access-fixtures.js';
 import {
   launchChromium,
-  makeVideo,
   mediaErrorOnLoad,
   seekToMiddleAndPlay,
   startPageServer,
+  storeVideo,
+  VIDEO_PATH,
+  VIDEO_TASK_ID,
 } from '../helpers/video-browser.js';
 
-const TASK_ID = 8;
-const VIDEO_PATH = `/tasks/${TASK_ID}/image`;
-const KEY = { kid: 'browser', secret: randomBytes(32).toString('base64url') };
+const KEY = signingKey('browser');
 const MEDIA_ERR_SRC_NOT_SUPPORTED = 4;
 
 /** One answer of the gateway to the video path, as the browser's socket saw it end. */
@@ -57,9 +57,7 @@ describe('a page on another origin plays a video through a signed URL, with CORS
 
   beforeAll(async () => {
     store = await imageStore();
-    const file = path.join(store.dataDir, 'images', 'test', String(TASK_ID), 'image.jpg');
-    await makeVideo(file);
-    videoSize = (await stat(file)).size;
+    videoSize = (await storeVideo(store.dataDir)).size;
     browser = await launchChromium();
   });
 
@@ -77,7 +75,7 @@ describe('a page on another origin plays a video through a signed URL, with CORS
     const gateway = await startLoggedGateway({
       DATA_DIR: store.dataDir,
       CACHE_CONTROL: 'no-store',
-      SIGNED_URL_KEYS: `${KEY.kid}:${KEY.secret}`,
+      SIGNED_URL_KEYS: signedUrlKeys(KEY),
       CORS_ORIGINS: pages.origin,
     });
     cleanups.push(() => gateway.close());
@@ -113,9 +111,10 @@ describe('a page on another origin plays a video through a signed URL, with CORS
   });
 
   it('cannot play it without a signature, nor with a URL signed for another task', async () => {
+    const otherTask = `/tasks/${VIDEO_TASK_ID + 1}/image`;
     for (const videoPath of [
       () => VIDEO_PATH,
-      () => signUrl(`/tasks/${TASK_ID + 1}/image`, KEY).replace(`/${TASK_ID + 1}/`, `/${TASK_ID}/`),
+      () => signUrl(otherTask, KEY).replace(otherTask, VIDEO_PATH),
     ]) {
       const { page, url, gateway } = await scene(videoPath);
       const exchanges = recordExchanges(gateway);

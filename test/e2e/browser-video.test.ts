@@ -1,4 +1,4 @@
-import { mkdtemp, rm, stat } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { Browser, BrowserContext } from 'playwright-core';
@@ -6,14 +6,12 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { type RunningGateway, startGateway } from '../helpers/gateway.js';
 import {
   launchChromium,
-  makeVideo,
   seekToMiddleAndPlay,
   startPageServer,
+  storeVideo,
   VIDEO_DURATION_S,
+  VIDEO_PATH,
 } from '../helpers/video-browser.js';
-
-const TASK_ID = 7;
-const VIDEO_PATH = `/tasks/${TASK_ID}/image`;
 
 /** One answer of the gateway to the video URL; status 0 when the browser left before it. */
 interface Exchange {
@@ -75,9 +73,7 @@ describe('a browser plays a video from the gateway and seeks into it', () => {
 
   beforeAll(async () => {
     dataDir = await mkdtemp(path.join(tmpdir(), 'streamgate-browser-'));
-    const file = path.join(dataDir, 'images', 'test', String(TASK_ID), 'image.jpg');
-    await makeVideo(file);
-    videoSize = (await stat(file)).size;
+    videoSize = (await storeVideo(dataDir)).size;
     browser = await launchChromium();
   });
 

@@ -13,6 +13,7 @@ import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { exportJWK, type JWK, SignJWT } from 'jose';
 import { buildApp } from '../../src/app.js';
+import type { SigningKey } from '../../src/auth/signed-url.js';
 import { loadSettings } from '../../src/settings.js';
 
 /** A gateway on 127.0.0.1:0 whose every log line is kept, for greps. */
@@ -79,6 +80,16 @@ export async function keyFile(dir: string, kind: KeyKind): Promise<KeyFile> {
   const pemFile = path.join(dir, `${kind}-${randomBytes(4).toString('hex')}.pem`);
   await writeFile(pemFile, pem);
   return { privateKey, pem, pemFile };
+}
+
+/** A URL-signing key with a fresh random secret. */
+export function signingKey(kid: string): SigningKey {
+  return { kid, secret: randomBytes(32).toString('base64url') };
+}
+
+/** SIGNED_URL_KEYS for `keys`: `kid:secret`, comma-separated. */
+export function signedUrlKeys(...keys: SigningKey[]): string {
+  return keys.map(({ kid, secret }) => `${kid}:${secret}`).join(',');
 }
 
 export const ISSUER = 'https://issuer.test';

@@ -91,3 +91,8 @@ export async function waitFor(
     await new Promise((resolve) => setTimeout(resolve, 10));
   }
 }
+
+/** The FastAPI-shaped 422 body for one path parameter `name` that failed validation. */
+export function pathParamIssue(name: string, msg: string, type: string) {
+  return { detail: [{ loc: ['path', name], msg, type }] };
+}

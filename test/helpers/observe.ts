@@ -1,4 +1,6 @@
+import diagnosticsChannel from 'node:diagnostics_channel';
 import { Writable } from 'node:stream';
+import { afterAll, afterEach, beforeAll } from 'vitest';
 
 /** One sample of a Prometheus text exposition. */
 interface Sample {
@@ -67,4 +69,19 @@ export class LogCapture extends Writable {
   accessLines(): Record<string, unknown>[] {
     return this.lines().filter((line) => line.msg === 'request completed');
   }
+}
+
+/**
+ * What `channel` publishes while the calling test file runs, each message as `read` takes it:
+ * subscribed before the first test, emptied after each one, unsubscribed after the last.
+ */
+export function recordChannel<T>(channel: string, read: (message: unknown) => T): T[] {
+  const messages: T[] = [];
+  const record = (message: unknown) => messages.push(read(message));
+  beforeAll(() => diagnosticsChannel.subscribe(channel, record));
+  afterEach(() => {
+    messages.length = 0;
+  });
+  afterAll(() => diagnosticsChannel.unsubscribe(channel, record));
+  return messages;
 }

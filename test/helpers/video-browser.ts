@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { mkdir } from 'node:fs/promises';
+import { mkdir, stat } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
@@ -16,7 +16,7 @@ export const BROWSER_WAIT_MS = 30_000;
  * Chromium fetches with a Range request before it can seek. Noise keeps the encoder at its bit
  * rate: about 5 MB, more than Chromium reads ahead, so a seek to the middle needs a new request.
  */
-export async function makeVideo(file: string): Promise<void> {
+async function makeVideo(file: string): Promise<void> {
   await mkdir(path.dirname(file), { recursive: true });
   const lavfi = `testsrc=duration=${VIDEO_DURATION_S}:size=320x240:rate=25,noise=alls=30:allf=t`;
   await run(
@@ -26,6 +26,17 @@ export async function makeVideo(file: string): Promise<void> {
       .concat(['-deadline', 'realtime', '-cpu-used', '8', '-f', 'webm', file]),
     { timeout: BROWSER_WAIT_MS },
   );
+}
+
+/** The task whose image the browser suites store their video as, and that image's route. */
+export const VIDEO_TASK_ID = 7;
+export const VIDEO_PATH = `/tasks/${VIDEO_TASK_ID}/image`;
+
+/** Writes the video (see makeVideo) as the image of VIDEO_TASK_ID in the local store `dataDir`. */
+export async function storeVideo(dataDir: string): Promise<{ size: number }> {
+  const file = path.join(dataDir, 'images', 'test', String(VIDEO_TASK_ID), 'image.jpg');
+  await makeVideo(file);
+  return { size: (await stat(file)).size };
 }
 
 /** Debian's Chromium, headless, with nothing that reaches the network on its own. */

@@ -29,26 +29,34 @@ function fakeProvider(lifetimeMs: number) {
 }
 
 describe('CachedCredentials', () => {
+  const caches: CachedCredentials[] = [];
+  /** A cache over `provider`, closed when the test ends. */
+  function cached(provider: () => Promise<Credentials>): CachedCredentials {
+    const cache = new CachedCredentials(provider, policy);
+    caches.push(cache);
+    return cache;
+  }
+
   beforeEach(() => {
     vi.useFakeTimers({ now: new Date('2026-01-01T00:00:00Z') });
   });
   afterEach(() => {
+    for (const cache of caches.splice(0)) cache.close();
     vi.useRealTimers();
   });
 
   it('resolves once for any number of requests, concurrent ones included', async () => {
     const { provider } = fakeProvider(60 * MINUTE);
-    const cache = new CachedCredentials(provider, policy);
+    const cache = cached(provider);
     const all = await Promise.all([cache.get(), cache.get(), cache.get()]);
     for (let i = 0; i < 100; i++) expect((await cache.get()).accessKeyId).toBe('KEY1');
     expect(all.map((c) => c.accessKeyId)).toEqual(['KEY1', 'KEY1', 'KEY1']);
     expect(provider).toHaveBeenCalledTimes(1);
-    cache.close();
   });
 
   it('refreshes in the background five minutes before expiration', async () => {
     const { provider } = fakeProvider(60 * MINUTE);
-    const cache = new CachedCredentials(provider, policy);
+    const cache = cached(provider);
     await cache.get();
     await vi.advanceTimersByTimeAsync(55 * MINUTE - 1);
     expect(provider).toHaveBeenCalledTimes(1);
@@ -58,12 +66,11 @@ describe('CachedCredentials', () => {
     // And again before the new ones expire.
     await vi.advanceTimersByTimeAsync(55 * MINUTE);
     expect((await cache.get()).accessKeyId).toBe('KEY3');
-    cache.close();
   });
 
   it('keeps the old credentials while refreshes fail, until they expire', async () => {
     const fake = fakeProvider(60 * MINUTE);
-    const cache = new CachedCredentials(fake.provider, policy);
+    const cache = cached(fake.provider);
     await cache.get();
     fake.fail(true);
     await vi.advanceTimersByTimeAsync(55 * MINUTE);
@@ -80,22 +87,20 @@ describe('CachedCredentials', () => {
     expect((failure as SourceError).message).not.toMatch(/169\.254/);
     fake.fail(false);
     expect((await cache.get()).accessKeyId).toMatch(/^KEY\d+$/);
-    cache.close();
   });
 
   it('never refreshes long-lived keys', async () => {
     const provider = vi.fn(async () => ({ accessKeyId: 'A', secretAccessKey: 'B' }));
-    const cache = new CachedCredentials(provider, policy);
+    const cache = cached(provider);
     await cache.get();
     await vi.advanceTimersByTimeAsync(48 * 60 * MINUTE);
     await cache.get();
     expect(provider).toHaveBeenCalledTimes(1);
-    cache.close();
   });
 
   it('stops refreshing once closed', async () => {
     const { provider } = fakeProvider(10 * MINUTE);
-    const cache = new CachedCredentials(provider, policy);
+    const cache = cached(provider);
     await cache.get();
     cache.close();
     await vi.advanceTimersByTimeAsync(60 * MINUTE);
