@@ -2,23 +2,31 @@ import { describe, expect, it } from 'vitest';
 import { errorCode, s3Failure } from './errors.js';
 
 describe('S3 error mapping', () => {
-  it.each([
-    [404, 'NoSuchKey', 'not-found', false],
-    [404, 'NoSuchBucket', 'not-found', false],
-    [404, undefined, 'not-found', false],
-    [412, 'PreconditionFailed', 'precondition-failed', false],
-    [412, undefined, 'precondition-failed', false],
-    [403, 'AccessDenied', 'unavailable', false],
-    [403, 'SignatureDoesNotMatch', 'unavailable', false],
-    [403, 'InvalidAccessKeyId', 'unavailable', false],
-    [416, 'InvalidRange', 'unavailable', false],
-    [304, undefined, 'unavailable', false],
-    [503, 'SlowDown', 'unavailable', true],
-    [503, undefined, 'unavailable', true],
-    [500, 'InternalError', 'unavailable', true],
-    [429, undefined, 'unavailable', true],
-    [400, 'RequestTimeout', 'unavailable', true],
-  ] as const)('%i %s is %s (retryable: %s)', (status, code, failure, retryable) => {
+  /** S3's answers, grouped by what the gateway makes of them. */
+  const outcomes = [
+    { failure: 'not-found', retryable: false, answers: '404 NoSuchKey, 404 NoSuchBucket, 404' },
+    { failure: 'precondition-failed', retryable: false, answers: '412 PreconditionFailed, 412' },
+    {
+      failure: 'unavailable',
+      retryable: false,
+      answers:
+        '403 AccessDenied, 403 SignatureDoesNotMatch, 403 InvalidAccessKeyId, 416 InvalidRange, 304',
+    },
+    {
+      failure: 'unavailable',
+      retryable: true,
+      answers: '503 SlowDown, 503, 500 InternalError, 429, 400 RequestTimeout',
+    },
+  ];
+  const cases = outcomes.flatMap(({ failure, retryable, answers }) =>
+    answers.split(', ').map((answer) => {
+      const [status, code] = answer.split(' ');
+      return { status: Number(status), code, failure, retryable };
+    }),
+  );
+
+  it.each(cases)('$status $code is $failure (retryable: $retryable)', (answer) => {
+    const { status, code, failure, retryable } = answer;
     const error = s3Failure(status, code);
     expect(error.failure).toBe(failure);
     expect(error.retryable).toBe(retryable);
