@@ -7,6 +7,8 @@ import { type TempStore, tempStore } from './helpers/store.js';
 
 const SIZE = 100_000;
 const DOWNLOADS = 6;
+/** Below the hook's timeout. */
+const READY_TIMEOUT_MS = 45_000;
 
 interface Cluster {
   url: string;
@@ -20,11 +22,20 @@ async function startCluster(env: Record<string, string>): Promise<Cluster> {
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   const port = await new Promise<string>((resolve, reject) => {
+    // A cluster that never gets ready is killed, not left behind when the hook times out.
+    const timer = setTimeout(() => {
+      primary.kill('SIGKILL');
+      reject(new Error('the cluster was not ready in time'));
+    }, READY_TIMEOUT_MS);
+    primary.once('exit', () => clearTimeout(timer));
     let out = '';
     primary.stdout?.on('data', (chunk: Buffer) => {
       out += chunk.toString();
       const ready = /READY (\d+)/.exec(out);
-      if (ready?.[1]) resolve(ready[1]);
+      if (ready?.[1]) {
+        clearTimeout(timer);
+        resolve(ready[1]);
+      }
     });
     primary.once('exit', (code) => reject(new Error(`the cluster exited with ${code}`)));
   });
