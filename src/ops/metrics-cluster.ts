@@ -1,5 +1,5 @@
-import cluster from 'node:cluster';
 import { AggregatorRegistry, type Registry } from 'prom-client';
+import { ANSWER_TIMEOUT_MS, ASK, type Ask, isAnswer } from './metrics-primary.js';
 
 /**
  * Metrics summed over every worker of a cluster. The primary does not listen on the HTTP port,
@@ -8,70 +8,12 @@ import { AggregatorRegistry, type Registry } from 'prom-client';
  * worker answering with its own) and sends the text back.
  */
 
-const ASK = 'streamgate:metrics:ask';
-const ANSWER = 'streamgate:metrics:answer';
-/** Above AggregatorRegistry's own 5 s, so that its timeout is the one reported. */
-const ANSWER_TIMEOUT_MS = 6_000;
-
-interface Ask {
-  type: typeof ASK;
-  id: number;
-}
-
-interface Answer {
-  type: typeof ANSWER;
-  id: number;
-  text: string | undefined;
-  error: string | undefined;
-}
-
-function isAsk(message: unknown): message is Ask {
-  return (
-    typeof message === 'object' &&
-    message !== null &&
-    'type' in message &&
-    message.type === ASK &&
-    'id' in message &&
-    typeof message.id === 'number'
-  );
-}
-
-function isAnswer(message: unknown): message is Answer {
-  return (
-    typeof message === 'object' &&
-    message !== null &&
-    'type' in message &&
-    message.type === ANSWER &&
-    'id' in message &&
-    typeof message.id === 'number'
-  );
-}
-
 /** The primary could not gather the workers' metrics (a worker did not answer in time). */
 export class ClusterMetricsError extends Error {
   constructor(reason: string) {
     super(`cluster metrics unavailable: ${reason}`);
     this.name = 'ClusterMetricsError';
   }
-}
-
-/**
- * Called once by the cluster primary: answers the workers' requests for the whole cluster's
- * metrics. Without it a worker's `/metrics` answers 503.
- */
-export function serveClusterMetrics(): void {
-  const aggregator = new AggregatorRegistry();
-  cluster.on('message', (worker, message: unknown) => {
-    if (!isAsk(message)) return;
-    const reply = (text: string | undefined, error: string | undefined) => {
-      const answer: Answer = { type: ANSWER, id: message.id, text, error };
-      if (worker.isConnected()) worker.send(answer);
-    };
-    aggregator.clusterMetrics().then(
-      (text) => reply(text, undefined),
-      (error: unknown) => reply(undefined, error instanceof Error ? error.message : String(error)),
-    );
-  });
 }
 
 /**
