@@ -1,6 +1,6 @@
 import cluster, { type Worker } from 'node:cluster';
-import { type Logger, pino } from 'pino';
-import { serveClusterMetrics } from './ops/metrics-cluster.js';
+import { serveClusterMetrics } from './ops/metrics-primary.js';
+import { PrimaryLog } from './primary-log.js';
 import type { Settings } from './settings.js';
 
 /** Unexpected worker deaths are counted over this window to tell a crash loop from bad luck. */
@@ -13,13 +13,38 @@ const EXIT_MARGIN_MS = 5_000;
 type Phase = 'starting' | 'running' | 'stopping';
 
 /**
+ * V8 flags every worker starts with. A young generation of 1 MiB instead of up to 16 MiB
+ * scavenges the short-lived objects of each chunk relayed sooner, and with them the socket
+ * buffers they hold: less memory at rest and under load, for a little more CPU per request.
+ */
+export const WORKER_V8_FLAGS: readonly string[] = ['--max-semi-space-size=1'];
+
+/**
+ * The workers' `execArgv`: the primary's own (which come last, so they win), preceded by each
+ * of WORKER_V8_FLAGS that neither they nor NODE_OPTIONS set. NODE_OPTIONS is read before the
+ * command line, so a default placed there would silently override the user's.
+ */
+export function workerExecArgv(
+  execArgv: readonly string[],
+  nodeOptions: string | undefined,
+): string[] {
+  const given = [...execArgv, ...(nodeOptions ?? '').split(/\s+/)].map(flagName);
+  return [...WORKER_V8_FLAGS.filter((flag) => !given.includes(flagName(flag))), ...execArgv];
+}
+
+/** `--max_semi_space_size=4` → `--max-semi-space-size`: V8 reads `_` and `-` alike. */
+function flagName(argument: string): string {
+  return (argument.split('=')[0] ?? '').replaceAll('_', '-');
+}
+
+/**
  * Runs the cluster primary: forks `settings.workers` workers that share HOST:PORT, replaces one
  * that dies unexpectedly (backing off when they die faster than one per worker per window), and
  * drains them all on SIGTERM/SIGINT. The first worker starts alone, so that a start-up failure
  * (port in use) prints its one line once and the primary exits 1 instead of re-forking.
  */
 export function supervise(settings: Settings): void {
-  new Supervisor(settings, pino({ level: settings.logLevel })).start();
+  new Supervisor(settings, new PrimaryLog(settings.logLevel)).start();
 }
 
 class Supervisor {
@@ -33,7 +58,7 @@ class Supervisor {
 
   constructor(
     private readonly settings: Settings,
-    private readonly log: Logger,
+    private readonly log: PrimaryLog,
   ) {}
 
   start(): void {
@@ -42,6 +67,7 @@ class Supervisor {
     // stranded (Node 20 queues it on the closed handle), so shutdown would hang it instead of
     // refusing it. The kernel's accept spreads connections over idle workers well enough here.
     cluster.schedulingPolicy = cluster.SCHED_NONE;
+    cluster.setupPrimary({ execArgv: workerExecArgv(process.execArgv, process.env.NODE_OPTIONS) });
     // A scrape of /metrics on any worker is answered with the sum over all of them.
     serveClusterMetrics();
     cluster.on('listening', (worker) => this.onListening(worker));
@@ -54,7 +80,7 @@ class Supervisor {
   private fork(): void {
     const worker = cluster.fork();
     this.live.add(worker);
-    this.log.info({ worker: worker.id, workerPid: worker.process.pid }, 'worker started');
+    this.log.info('worker started', { worker: worker.id, workerPid: worker.process.pid });
   }
 
   private onListening(worker: Worker): void {
@@ -75,11 +101,11 @@ class Supervisor {
       // One still starting has no handler yet, so the SIGTERM that drains the others kills it.
       const stoppedBeforeServing = !this.serving.has(worker) && signal === 'SIGTERM';
       this.allExitedCleanly &&= code === 0 || stoppedBeforeServing;
-      this.log.info(fields, 'worker exited');
+      this.log.info('worker exited', fields);
       this.exitWhenNoWorkers();
       return;
     }
-    this.log.error(fields, 'worker died unexpectedly: replacing it');
+    this.log.error('worker died unexpectedly: replacing it', fields);
     this.replace();
   }
 
@@ -92,10 +118,11 @@ class Supervisor {
       return;
     }
     this.backoffMs = Math.min(Math.max(FIRST_BACKOFF_MS, this.backoffMs * 2), MAX_BACKOFF_MS);
-    this.log.warn(
-      { crashes: this.crashes.length, windowMs: CRASH_WINDOW_MS, delayMs: this.backoffMs },
-      'workers are crashing repeatedly: waiting before replacing',
-    );
+    this.log.warn('workers are crashing repeatedly: waiting before replacing', {
+      crashes: this.crashes.length,
+      windowMs: CRASH_WINDOW_MS,
+      delayMs: this.backoffMs,
+    });
     // Several deaths in one burst each schedule their own replacement.
     setTimeout(() => this.phase === 'running' && this.fork(), this.backoffMs);
   }
@@ -106,7 +133,7 @@ class Supervisor {
       process.exit(1);
     }
     this.phase = 'stopping';
-    this.log.info({ signal, workers: this.live.size }, 'shutting down: draining workers');
+    this.log.info('shutting down: draining workers', { signal, workers: this.live.size });
     for (const worker of this.live) worker.process.kill('SIGTERM');
     setTimeout(() => {
       this.log.error('workers still running after the grace period: killing them');

@@ -125,6 +125,55 @@ describe('WORKERS=2', () => {
   });
 });
 
+describe('the primary', () => {
+  it('loads none of the app: no Fastify, pino, prom-client or undici', async () => {
+    const child = spawn(
+      process.execPath,
+      ['--import', 'tsx', '--import', './test/fixtures/loaded-packages.ts', 'src/main.ts'],
+      {
+        cwd: ROOT,
+        env: {
+          PATH: process.env.PATH ?? '',
+          HOST: '127.0.0.1',
+          PORT: '0',
+          WORKERS: '2',
+          DATA_DIR: dataDir,
+        },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
+    const exited = once(child, 'exit');
+    try {
+      let stdout = '';
+      let stderr = '';
+      const seen = (pattern: RegExp, stream: 'stdout' | 'stderr') =>
+        new Promise<RegExpExecArray>((resolve, reject) => {
+          const check = (chunk: Buffer) => {
+            if (stream === 'stdout') stdout += chunk.toString();
+            else stderr += chunk.toString();
+            const match = pattern.exec(stream === 'stdout' ? stdout : stderr);
+            if (match) resolve(match);
+          };
+          child[stream].on('data', check);
+          exited.then(() => reject(new Error(`main exited: ${stderr}`)));
+        });
+      const listening = seen(/Server listening at (http:\/\/127\.0\.0\.1:\d+)/, 'stdout');
+      const primary = seen(/PACKAGES primary (.*)\n/, 'stderr');
+      const worker = seen(/PACKAGES worker (.*)\n/, 'stderr');
+      const url = (await listening)[1];
+      expect((await healthz(url ?? '')).status).toBe(200);
+      const loaded = (match: RegExpExecArray): string[] => JSON.parse(match[1] ?? '[]');
+      const app = ['fastify', 'pino', 'prom-client', 'undici', '@fastify/swagger'];
+      // The worker shows that the check sees them when they are loaded.
+      expect(loaded(await worker)).toEqual(expect.arrayContaining(app));
+      for (const name of app) expect(loaded(await primary)).not.toContain(name);
+    } finally {
+      child.kill('SIGTERM');
+      await exited;
+    }
+  });
+});
+
 describe('start-up failures', () => {
   it('a bad WORKERS prints one line naming it and exits 1', async () => {
     const result = await runToExit({ WORKERS: '0', PORT: '0' });

@@ -1,5 +1,12 @@
-import cluster from 'node:cluster';
 import { AggregatorRegistry, type Registry } from 'prom-client';
+import {
+  ANSWER,
+  ANSWER_TIMEOUT_MS,
+  type Answer,
+  ASK,
+  type Ask,
+  isMessage,
+} from './metrics-primary.js';
 
 /**
  * Metrics summed over every worker of a cluster. The primary does not listen on the HTTP port,
@@ -8,60 +15,12 @@ import { AggregatorRegistry, type Registry } from 'prom-client';
  * worker answering with its own) and sends the text back.
  */
 
-const ASK = 'streamgate:metrics:ask';
-const ANSWER = 'streamgate:metrics:answer';
-/** Above AggregatorRegistry's own 5 s, so that its timeout is the one reported. */
-const ANSWER_TIMEOUT_MS = 6_000;
-
-interface Ask {
-  type: typeof ASK;
-  id: number;
-}
-
-interface Answer {
-  type: typeof ANSWER;
-  id: number;
-  text: string | undefined;
-  error: string | undefined;
-}
-
-/** A message of `type` from the other side of the IPC channel; its `type` and `id` are checked. */
-function isMessage<M extends Ask | Answer>(message: unknown, type: M['type']): message is M {
-  return (
-    typeof message === 'object' &&
-    message !== null &&
-    'type' in message &&
-    message.type === type &&
-    'id' in message &&
-    typeof message.id === 'number'
-  );
-}
-
 /** The primary could not gather the workers' metrics (a worker did not answer in time). */
 export class ClusterMetricsError extends Error {
   constructor(reason: string) {
     super(`cluster metrics unavailable: ${reason}`);
     this.name = 'ClusterMetricsError';
   }
-}
-
-/**
- * Called once by the cluster primary: answers the workers' requests for the whole cluster's
- * metrics. Without it a worker's `/metrics` answers 503.
- */
-export function serveClusterMetrics(): void {
-  const aggregator = new AggregatorRegistry();
-  cluster.on('message', (worker, message: unknown) => {
-    if (!isMessage<Ask>(message, ASK)) return;
-    const reply = (text: string | undefined, error: string | undefined) => {
-      const answer: Answer = { type: ANSWER, id: message.id, text, error };
-      if (worker.isConnected()) worker.send(answer);
-    };
-    aggregator.clusterMetrics().then(
-      (text) => reply(text, undefined),
-      (error: unknown) => reply(undefined, error instanceof Error ? error.message : String(error)),
-    );
-  });
 }
 
 /**
