@@ -3,6 +3,7 @@
  * free port of 127.0.0.1: straight to the origin, through nginx proxy_pass, a raw TCP relay, a
  * bare Node proxy, streamgate (with WORKERS processes, and with one) and the naive buffered port.
  */
+import { readFileSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { Hash } from '@smithy/hash-node';
@@ -190,6 +191,23 @@ const bareProxy: PathSpec = {
   },
 };
 
+/**
+ * streamgate as `npm start` runs it: the Node flags of package.json's start script (such as the
+ * young generation's size), then dist/main.js.
+ */
+export function streamgateArgv(): string[] {
+  const packageJson = JSON.parse(readFileSync('package.json', 'utf8')) as {
+    scripts: { start: string };
+  };
+  const [node, ...args] = packageJson.scripts.start.split(/\s+/);
+  if (node !== 'node' || args.at(-1) !== 'dist/main.js') {
+    throw new Error(
+      `the start script is not "node [flags] dist/main.js": ${packageJson.scripts.start}`,
+    );
+  }
+  return args;
+}
+
 /** The gateway's environment for `origin`, as README.md's Settings table describes it. */
 function gatewayEnv(origin: Origin, port: number, workers: number): NodeJS.ProcessEnv {
   return {
@@ -214,7 +232,7 @@ function gatewayEnv(origin: Origin, port: number, workers: number): NodeJS.Proce
 function imageRoute(
   name: string,
   throttled: boolean,
-  script: (context: PathContext) => string,
+  argv: (context: PathContext) => string[],
   workers: (context: PathContext) => number,
   settings: NodeJS.ProcessEnv = {},
 ): PathSpec {
@@ -227,7 +245,7 @@ function imageRoute(
       const route = (bytes: number) => `/tasks/${bytes}/image`;
       const env = { ...gatewayEnv(origin, port, workers(context)), ...settings };
       const probe = base + route(Math.min(...context.sizes));
-      const child = await startServer(process.execPath, [script(context)], env, probe);
+      const child = await startServer(process.execPath, argv(context), env, probe);
       return ownServer(base, child, route);
     },
   };
@@ -235,13 +253,7 @@ function imageRoute(
 
 /** streamgate (dist/main.js, WORKERS=1) with extra settings, such as PARALLEL_PARTS. */
 export function streamgateWith(name: string, settings: NodeJS.ProcessEnv): PathSpec {
-  return imageRoute(
-    name,
-    false,
-    () => 'dist/main.js',
-    () => 1,
-    settings,
-  );
+  return imageRoute(name, false, streamgateArgv, () => 1, settings);
 }
 
 /**
@@ -249,7 +261,7 @@ export function streamgateWith(name: string, settings: NodeJS.ProcessEnv): PathS
  * bench/metrics-cost.ts.
  */
 export function metricsTwins(workers: number): { on: PathSpec; off: PathSpec } {
-  const streamgate = () => 'dist/main.js';
+  const streamgate = streamgateArgv;
   const many = () => workers;
   return {
     on: imageRoute(`streamgate (WORKERS=${workers})`, false, streamgate, many),
@@ -261,7 +273,7 @@ export function metricsTwins(workers: number): { on: PathSpec; off: PathSpec } {
 
 /** Every path, in the order of the tables; `workers` names the multi-process streamgate. */
 export function allPaths(workers: number): PathSpec[] {
-  const streamgate = () => 'dist/main.js';
+  const streamgate = streamgateArgv;
   return [
     direct,
     nginxProxy,
@@ -286,7 +298,7 @@ export function allPaths(workers: number): PathSpec[] {
     imageRoute(
       'naive buffered port',
       false,
-      (context) => path.join(context.buildDir, 'naive.js'),
+      (context) => [path.join(context.buildDir, 'naive.js')],
       () => 1,
     ),
   ];

@@ -197,6 +197,7 @@ export function renderMarkdown(run: BenchRun): string {
     `- ${plan.concurrent.clients}x${plan.concurrent.bytes / MIB} MiB: all at once; aggregate MiB/s and the peak RSS of the path's processes (VmRSS of the process and its children, summed, every 50 ms).`,
     `- ${plan.throttled.bytes / MIB} MiB @ ${plan.throttled.bytesPerSecond / MIB} MiB/s: one client reading no faster than that, on the ${plan.throttled.origin ?? 'first'} origin, for the streaming gateways; peak RSS as above.`,
     `- CPU: user + system seconds of the path's processes over the timed 100 MiB downloads, per GiB delivered.`,
+    `- streamgate runs as \`npm start\` runs it: \`node ${plan.streamgateFlags.join(' ')} dist/main.js\`.`,
     `- Multi-process paths run ${plan.workers} processes (node:cluster, nginx worker_processes); "-" means the workload does not apply (no gateway process to measure, or a buffered port that would hold the whole object).`,
     '',
   ];

@@ -47,6 +47,8 @@ export interface BenchRun {
   machine: Machine;
   plan: {
     workers: number;
+    /** The Node flags streamgate ran with: those of package.json's start script. */
+    streamgateFlags: string[];
     small: { bytes: number; connections: number; durationS: number; warmupS: number };
     singleRuns: number;
     concurrent: { clients: number; bytes: number };

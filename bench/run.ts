@@ -22,6 +22,7 @@ import {
   type PathContext,
   type PathSpec,
   type RunningPath,
+  streamgateArgv,
 } from './paths.js';
 import { renderMarkdown } from './report.js';
 import type { BenchRun, Machine, TargetResult } from './results.js';
@@ -356,6 +357,7 @@ function outputDirectory(): string {
 function planOf(firstOrigin: string | undefined): BenchRun['plan'] {
   return {
     workers: config.workers,
+    streamgateFlags: streamgateArgv().slice(0, -1),
     small: config.small,
     singleRuns: config.single.runs,
     concurrent: config.concurrent,

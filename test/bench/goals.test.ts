@@ -32,6 +32,7 @@ function run(
     },
     plan: {
       workers: 2,
+      streamgateFlags: [],
       small: { bytes: 16384, connections: 32, durationS: 10, warmupS: 1 },
       singleRuns: 7,
       concurrent: { clients: 64, bytes: 10 * MIB },
