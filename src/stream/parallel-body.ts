@@ -3,7 +3,6 @@ import { SourceError } from '../errors.js';
 import type { ByteRange, ObjectInfo } from '../sources/source.js';
 import { discard } from './discard.js';
 import { outcomeOf, type StreamScope, streamEnd, streamStart } from './events.js';
-import { FirstBytes } from './first-bytes.js';
 import { publishPart } from './part-events.js';
 import { type PartPlan, partRange } from './parts.js';
 import { type OpenRange, type ResumePolicy, Resumer, strongEtag } from './resume.js';
@@ -27,14 +26,23 @@ export interface ParallelBodyOptions {
 }
 
 /**
- * One part in flight: its own SourceBody (idle timeout, resume within the part's range, read
- * ahead of the client up to the part's length and no further) under a controller of its own,
- * which the parallel body aborts when it ends early.
+ * Bytes the parts may hold ahead of the client while the client, not the source, is the slower
+ * side: reading further ahead would only hold memory, since one connection keeps up with it.
+ */
+export const AHEAD_BYTES = 4 * 1024 * 1024;
+
+/**
+ * One part in flight: its own SourceBody (idle timeout, resume within the part's range) under a
+ * controller of its own, which the parallel body aborts when it ends early, and the chunks it
+ * read before its turn.
  */
 class Part {
   readonly range: ByteRange;
   readonly controller = new AbortController();
   body: SourceBody | undefined;
+  /** Chunks read before the client could take them, in order. */
+  readonly held: Buffer[] = [];
+  ended = false;
   resumes = 0;
 
   constructor(range: ByteRange) {
@@ -56,13 +64,13 @@ class Part {
       // The whole download's cap is the parallel body's; the idle timeout is each part's.
       policy: { idleMs: options.body.idleMs, totalMs: 0 },
       controller: this.controller,
-      highWaterMark: this.length,
     });
     return this.body;
   }
 
   /** Ends the part on every path: its body (and so its source) and any request in flight. */
   end(): void {
+    this.held.length = 0;
     this.body?.destroy();
     this.controller.abort();
   }
@@ -72,10 +80,12 @@ class Part {
  * The body sent to the client for a parallel download: the parts of `plan`, fetched over up to
  * `plan.window` connections and sent in order. The first part is read from the answer already
  * open (so the first byte comes as soon as over one connection); each later part opens with
- * If-Match when the part `window` places before it has been sent, so memory stays within
- * `window` parts and a slow client stops further parts. A part that breaks is resumed within
- * its range; one that cannot be, or cannot be opened, errors this body (the client connection
- * is aborted, never ended cleanly). Destroying it ends every part at once.
+ * If-Match when the part `window` places before it has been sent. The part being sent goes
+ * straight to the client; the parts after it hold what they read until their turn: up to their
+ * length while the client waits for the part being sent (its source is the slower side, so
+ * reading ahead is the speed-up), else no more than AHEAD_BYTES in all. A part
+ * that breaks is resumed within its range; one that cannot be, or cannot be opened, errors this
+ * body (the client connection is aborted, never ended cleanly). Destroying it ends every part.
  */
 export class ParallelBody extends Readable {
   readonly #options: ParallelBodyOptions;
@@ -86,9 +96,19 @@ export class ParallelBody extends Readable {
   /** One listener on the request's signal for all parts, however many the window holds. */
   readonly #onAbort = () => this.destroy();
   #next = 0;
-  /** The client asked for nothing more: the part being sent is paused. */
+  /** The client refused the last chunk and has not asked for more since. */
   #waiting = false;
-  #sending: SourceBody | undefined;
+  /**
+   * The client has waited a whole turn of the event loop for the part being sent: its source is
+   * the slower side, so the parts after it read ahead freely until that part sends again. A wait
+   * that the next turn ends (a busy process, not a slow source) does not count.
+   */
+  #starved = false;
+  #starving: NodeJS.Immediate | undefined;
+  /** Bytes the parts hold for the client. */
+  #held = 0;
+  /** Some part after the one being sent was paused because the parts held enough. */
+  #aheadPaused = false;
   #complete = false;
   #pushed = 0;
   #resumes = 0;
@@ -110,21 +130,43 @@ export class ParallelBody extends Readable {
     }
     options.controller.signal.addEventListener('abort', this.#onAbort, { once: true });
     const part = this.#add();
-    this.#started(part, part.start(new FirstBytes(first, part.length), options));
+    // The open answer covers the whole span: the part's body takes its first bytes only.
+    this.#started(part, part.start(first, options));
     this.#fill();
   }
 
   override _read(): void {
-    if (!this.#waiting) return;
     this.#waiting = false;
-    this.#sending?.resume();
+    this.#flush();
+    if (this.#starving === undefined && !this.#starved && this.#sendingIsEmpty()) {
+      this.#starving = setImmediate(() => {
+        this.#starving = undefined;
+        if (this.#sendingIsEmpty()) {
+          this.#starved = true;
+          if (this.#aheadPaused) this.#resumeAhead();
+        }
+      });
+    }
+  }
+
+  /** The client asked for bytes and the part being sent has none for it yet. */
+  #sendingIsEmpty(): boolean {
+    const sending = this.#window[0];
+    return (
+      !this.#waiting &&
+      this.readableLength === 0 &&
+      sending !== undefined &&
+      sending.held.length === 0 &&
+      !sending.body?.readableLength
+    );
   }
 
   override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
     clearTimeout(this.#total);
+    clearImmediate(this.#starving);
     this.#options.controller.signal.removeEventListener('abort', this.#onAbort);
     for (const part of this.#window.splice(0)) part.end();
-    this.#sending = undefined;
+    this.#held = 0;
     if (!this.#complete) this.#options.controller.abort();
     this.#reportEnd(error);
     callback(error);
@@ -173,27 +215,70 @@ export class ParallelBody extends Readable {
 
   #started(part: Part, body: SourceBody): void {
     body.once('error', (error) => this.destroy(error));
-    if (this.#window[0] === part) this.#send(part, body);
+    body.on('data', (chunk: Buffer) => this.#onData(part, chunk));
+    body.once('end', () => {
+      part.ended = true;
+      if (this.#window[0] === part) this.#flush();
+    });
+    if (this.#window[0] === part && this.#waiting) body.pause();
   }
 
-  #send(part: Part, body: SourceBody): void {
-    this.#sending = body;
-    body.on('data', (chunk: Buffer) => {
-      this.#pushed += chunk.length;
-      if (!this.push(chunk)) {
-        this.#waiting = true;
-        body.pause();
+  #onData(part: Part, chunk: Buffer): void {
+    const sending = this.#window[0] === part;
+    if (sending && part.held.length === 0 && !this.#waiting) {
+      this.#push(chunk, part);
+      return;
+    }
+    part.held.push(chunk);
+    this.#held += chunk.length;
+    if (sending) part.body?.pause();
+    else if (this.#held >= AHEAD_BYTES && !this.#starved) {
+      part.body?.pause();
+      this.#aheadPaused = true;
+    }
+  }
+
+  /** Sends a chunk of the part being sent; a refusal pauses that part until the client asks. */
+  #push(chunk: Buffer, part: Part): void {
+    this.#pushed += chunk.length;
+    this.#starved = false;
+    if (!this.push(chunk)) {
+      this.#waiting = true;
+      part.body?.pause();
+    }
+  }
+
+  /** Sends what the parts hold, in order, until the client refuses or the next bytes are not in. */
+  #flush(): void {
+    for (;;) {
+      const part = this.#window[0];
+      if (part === undefined) return;
+      while (!this.#waiting) {
+        const chunk = part.held.shift();
+        if (chunk === undefined) break;
+        this.#held -= chunk.length;
+        this.#push(chunk, part);
       }
-    });
-    if (this.#waiting) body.pause();
-    body.once('end', () => this.#sent(part));
+      if (this.#aheadPaused && this.#held < AHEAD_BYTES) this.#resumeAhead();
+      if (this.#waiting) return;
+      if (!part.ended) {
+        part.body?.resume();
+        return;
+      }
+      this.#sent(part);
+      if (this.#complete) return;
+    }
+  }
+
+  #resumeAhead(): void {
+    this.#aheadPaused = false;
+    for (let i = 1; i < this.#window.length; i++) this.#window[i]?.body?.resume();
   }
 
   #sent(part: Part): void {
     this.#window.shift();
     part.end();
     this.#resumes += part.resumes;
-    this.#sending = undefined;
     publishPart({
       source: this.#options.source,
       key: this.#options.key,
@@ -202,12 +287,11 @@ export class ParallelBody extends Readable {
       resumed: part.resumes,
     });
     this.#fill();
-    const next = this.#window[0];
-    if (next === undefined) {
+    if (this.#window.length === 0) {
       this.#complete = true;
       clearTimeout(this.#total);
       this.push(null);
-    } else if (next.body !== undefined) this.#send(next, next.body);
+    }
   }
 }
 

@@ -81,6 +81,20 @@ describe('SourceBody', () => {
     expect(error).toMatchObject({ failure: 'truncated' });
     expect(controller.signal.aborted).toBe(true);
   });
+
+  it('takes the first `length` bytes of a longer source, then discards the source', async () => {
+    const controller = new AbortController();
+    const longer = Readable.from([Buffer.alloc(60, 1), Buffer.alloc(60, 2), Buffer.alloc(60, 3)]);
+    const body = new SourceBody(longer, { length: 100, resumer: undefined, policy, controller });
+    const chunks: Buffer[] = [];
+    for await (const chunk of body) chunks.push(chunk as Buffer);
+    expect(Buffer.concat(chunks)).toEqual(
+      Buffer.concat([Buffer.alloc(60, 1), Buffer.alloc(40, 2)]),
+    );
+    expect(longer.destroyed).toBe(true);
+    // It completed: the request behind it is not aborted.
+    expect(controller.signal.aborted).toBe(false);
+  });
 });
 
 describe('Resumer', () => {

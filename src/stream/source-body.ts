@@ -15,7 +15,8 @@ export interface BodyPolicy {
  * The body sent to the client: the sole owner of the source stream behind it. It relays chunks
  * with backpressure, enforces the idle and total timeouts, hands a source that breaks mid-body
  * to its Resumer, and errors (so the client connection is aborted, never ended cleanly) when it
- * cannot deliver every byte. Destroying it destroys the source and aborts any request in flight.
+ * cannot deliver every byte. A source with more than `length` bytes is cut there (its rest is
+ * discarded). Destroying it destroys the source and aborts any request in flight.
  */
 export class SourceBody extends Readable {
   readonly #length: number | undefined;
@@ -109,7 +110,16 @@ export class SourceBody extends Readable {
   #attach(source: Readable): void {
     this.#source = source;
     const onData = (chunk: Buffer) => {
-      this.#delivered += chunk.length;
+      const delivered = this.#delivered + chunk.length;
+      if (this.#length !== undefined && delivered > this.#length) {
+        // A source longer than the body (a parallel body's first part reads the whole
+        // object's answer): its first bytes are the body, the rest is discarded.
+        this.#delivered = this.#length;
+        this.push(chunk.subarray(0, chunk.length - (delivered - this.#length)));
+        this.#finish();
+        return;
+      }
+      this.#delivered = delivered;
       this.#idle.refresh();
       if (!this.push(chunk)) {
         this.#paused = true;
