@@ -100,8 +100,9 @@ export class ParallelBody extends Readable {
   #waiting = false;
   /**
    * The client has waited a whole turn of the event loop for the part being sent: its source is
-   * the slower side, so the parts after it read ahead freely until that part sends again. A wait
-   * that the next turn ends (a busy process, not a slow source) does not count.
+   * the slower side, so the parts after it read ahead freely until the client refuses a chunk
+   * (then the client is the slower side again). A wait that the next turn ends (a busy process,
+   * not a slow source) does not count.
    */
   #starved = false;
   #starving: NodeJS.Immediate | undefined;
@@ -241,9 +242,9 @@ export class ParallelBody extends Readable {
   /** Sends a chunk of the part being sent; a refusal pauses that part until the client asks. */
   #push(chunk: Buffer, part: Part): void {
     this.#pushed += chunk.length;
-    this.#starved = false;
     if (!this.push(chunk)) {
       this.#waiting = true;
+      this.#starved = false;
       part.body?.pause();
     }
   }
