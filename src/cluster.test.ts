@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { WORKER_V8_FLAGS, workerExecArgv } from './cluster.js';
 
@@ -12,8 +13,20 @@ describe('workerExecArgv', () => {
 
   it('leaves out a default that the command line or NODE_OPTIONS sets', () => {
     expect(workerExecArgv(['--max-semi-space-size=16'], undefined)).toEqual([
+      '--heap-growing-percent=200',
       '--max-semi-space-size=16',
     ]);
-    expect(workerExecArgv([], '--enable-source-maps  --max_semi_space_size=8')).toEqual([]);
+    expect(
+      workerExecArgv([], '--enable-source-maps  --max_semi_space_size=8 --heap-growing-percent=0'),
+    ).toEqual([]);
+  });
+});
+
+describe('npm start', () => {
+  it('runs the single process with the flags the workers get', () => {
+    const { scripts } = JSON.parse(readFileSync('package.json', 'utf8')) as {
+      scripts: { start: string };
+    };
+    expect(scripts.start).toBe(['node', ...WORKER_V8_FLAGS, 'dist/main.js'].join(' '));
   });
 });

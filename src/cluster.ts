@@ -13,12 +13,20 @@ const EXIT_MARGIN_MS = 5_000;
 type Phase = 'starting' | 'running' | 'stopping';
 
 /**
- * V8 flags every worker starts with. A young generation of 2 MiB instead of up to 16 MiB
- * scavenges the short-lived objects of each chunk relayed sooner, and with them the socket
- * buffers they hold: less memory at rest and under load. 1 MiB saves little more and costs a
- * third more CPU per GiB relayed (README, Operations).
+ * V8 flags every worker starts with.
+ * - A young generation of 2 MiB instead of up to 16 MiB scavenges the short-lived objects of each
+ *   chunk relayed sooner, and with them the socket buffers they hold: less memory at rest and
+ *   under load. 1 MiB saves little more and costs a third more CPU per GiB relayed.
+ * - Node 20's V8 counts every socket buffer allocated since the last full collection against the
+ *   old generation's limit, but frees young ones only at a scavenge, which it forces after 32 MiB
+ *   of them. With the default growing factor the limit sits about 10 MiB above our live heap, so
+ *   a large download ran a full mark-compact every 30 MiB or so (a third of its CPU); a limit of
+ *   3x the live heap lets the scavenge come first (docs/cluster.md, V8 flags).
  */
-export const WORKER_V8_FLAGS: readonly string[] = ['--max-semi-space-size=2'];
+export const WORKER_V8_FLAGS: readonly string[] = [
+  '--max-semi-space-size=2',
+  '--heap-growing-percent=200',
+];
 
 /**
  * The workers' `execArgv`: the primary's own (which come last, so they win), preceded by each
