@@ -4,6 +4,11 @@
  * off, on, on, off, ...), so that the machine's drift during the comparison falls on both alike
  * instead of on whichever ran second. The figure is the ratio of the two medians; the spread of
  * the ratios of each adjacent pair says how far to trust it.
+ *
+ * On a machine whose cores the load generator and the origin share with the gateway, req/s moves
+ * with whatever else runs; the gateway's CPU per request does not, so each round records that too,
+ * and its ratio is the cost itself: at the same CPU, req/s falls by as much as CPU per request
+ * rises.
  */
 import { StreamMetrics } from '../src/ops/metrics.js';
 import type { SourceAttemptMessage, StreamEndMessage } from '../src/stream/events.js';
@@ -24,6 +29,11 @@ export interface MetricsCostResult {
   withoutMetrics: number[];
   /** Median with metrics / median without. */
   ratio?: number;
+  /** CPU µs of the gateway's processes per request, each round's, in the order they ran. */
+  cpuWithMetrics: number[];
+  cpuWithoutMetrics: number[];
+  /** CPU per request: median with metrics / median without (above 1: metrics cost CPU). */
+  cpuRatio?: number;
   /** The smallest and largest with/without ratio of the rounds run back to back. */
   pairRatios?: { min: number; max: number };
   /** Metric updates per request, measured in the bench's own process (bookkeepingMicros). */
@@ -41,19 +51,23 @@ export async function metricsCost(
   const roundConfig = { ...config, small: { ...config.small, durationS: roundS } };
   const withMetrics: number[] = [];
   const withoutMetrics: number[] = [];
+  const cpuWithMetrics: number[] = [];
+  const cpuWithoutMetrics: number[] = [];
   const pairs: number[] = [];
   for (let round = 0; round < rounds; round++) {
-    const rate = async (side: 'on' | 'off') => {
+    const measure = async (side: 'on' | 'off') => {
       const step = (s: string) => progress(`round ${round + 1}/${rounds}, metrics ${side}: ${s}`);
-      return (await smallRequests(twins[side], roundConfig, step)).reqPerS;
+      return smallRequests(twins[side], roundConfig, step);
     };
     const onFirst = round % 2 === 0;
-    const first = await rate(onFirst ? 'on' : 'off');
-    const second = await rate(onFirst ? 'off' : 'on');
+    const first = await measure(onFirst ? 'on' : 'off');
+    const second = await measure(onFirst ? 'off' : 'on');
     const [on, off] = onFirst ? [first, second] : [second, first];
-    withMetrics.push(on);
-    withoutMetrics.push(off);
-    pairs.push(on / off);
+    withMetrics.push(on.reqPerS);
+    withoutMetrics.push(off.reqPerS);
+    if (on.cpuMicrosPerRequest !== undefined) cpuWithMetrics.push(on.cpuMicrosPerRequest);
+    if (off.cpuMicrosPerRequest !== undefined) cpuWithoutMetrics.push(off.cpuMicrosPerRequest);
+    pairs.push(on.reqPerS / off.reqPerS);
   }
   return {
     origin,
@@ -62,6 +76,12 @@ export async function metricsCost(
     withMetrics,
     withoutMetrics,
     ratio: spread(withMetrics).median / spread(withoutMetrics).median,
+    cpuWithMetrics,
+    cpuWithoutMetrics,
+    cpuRatio:
+      cpuWithMetrics.length > 0 && cpuWithoutMetrics.length > 0
+        ? spread(cpuWithMetrics).median / spread(cpuWithoutMetrics).median
+        : undefined,
     pairRatios: { min: Math.min(...pairs), max: Math.max(...pairs) },
     bookkeepingMicros: bookkeepingMicros(),
   };

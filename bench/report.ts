@@ -74,6 +74,7 @@ function memoryTable(run: BenchRun, targets: TargetResult[]): string {
     `peak RSS MiB, ${concurrent.clients}x${concurrent.bytes / MIB} MiB`,
     `peak RSS MiB, ${throttled.bytes / MIB} MiB @ ${throttled.bytesPerSecond / MIB} MiB/s`,
     'CPU s per GiB (100 MiB runs)',
+    `CPU µs per ${run.plan.small.bytes / 1024} KiB request`,
   ];
   const rows = targets.map((target) => [
     target.path,
@@ -84,6 +85,7 @@ function memoryTable(run: BenchRun, targets: TargetResult[]): string {
     fixed(target.concurrent?.peakRssMiB),
     fixed(target.throttled?.peakRssMiB),
     fixed(single(target, 100 * MIB)?.cpuSecondsPerGiB, 2),
+    fixed(target.small?.cpuMicrosPerRequest),
   ]);
   return table(header, rows);
 }
@@ -114,7 +116,7 @@ function throttledOriginSection(run: BenchRun): string[] {
 /** Per origin, the alternating rounds of streamgate with metrics and without. */
 function metricsCostSection(run: BenchRun): string[] {
   if (run.metricsCosts.length === 0) return [];
-  const rate = (values: number[]) => {
+  const medianAndRange = (values: number[]) => {
     if (values.length === 0) return NONE;
     const { median, min, max } = spread(values);
     return `${fixed(median)} (${fixed(min)}-${fixed(max)})`;
@@ -122,17 +124,20 @@ function metricsCostSection(run: BenchRun): string[] {
   const rows = run.metricsCosts.map((cost) => [
     cost.origin,
     String(cost.withMetrics.length),
-    rate(cost.withMetrics),
-    rate(cost.withoutMetrics),
+    medianAndRange(cost.withMetrics),
+    medianAndRange(cost.withoutMetrics),
     cost.error ? `failed: ${cost.error.split('\n')[0]}` : `${fixed(cost.ratio, 3)}x`,
     cost.pairRatios ? `${fixed(cost.pairRatios.min, 2)}-${fixed(cost.pairRatios.max, 2)}` : NONE,
+    medianAndRange(cost.cpuWithMetrics),
+    medianAndRange(cost.cpuWithoutMetrics),
+    cost.cpuRatio === undefined ? NONE : `${fixed(cost.cpuRatio, 3)}x`,
     fixed(cost.bookkeepingMicros, 2),
   ]);
   const [first] = run.metricsCosts;
   return [
     '## Metrics cost',
     '',
-    `streamgate (WORKERS=${first?.workers}) with metrics and its twin with \`METRICS=false\`, both running, measured in alternating ${first?.roundS} s rounds of 16 KiB requests (on, off, off, on, ...; each after a warm-up), so that drift falls on both alike. The ratio is of the medians; the pair ratios are each round's, back to back. The last column is the metric updates of one 16 KiB GET timed alone in the bench's process (\`bookkeepingMicros\` in bench/metrics-cost.ts), the cost the rounds measure through the whole service.`,
+    `streamgate (WORKERS=${first?.workers}) with metrics and its twin with \`METRICS=false\`, both running, measured in alternating ${first?.roundS} s rounds of 16 KiB requests (on, off, off, on, ...; each after a warm-up), so that drift falls on both alike. The ratio is of the medians; the pair ratios are each round's, back to back. CPU is the gateway's processes' user + system time per request answered in the same rounds: unlike req/s it does not move with the share of the cores the gateway got, so its ratio (above 1: metrics cost CPU) is the cost most directly. The last column is the metric updates of one 16 KiB GET timed alone in the bench's process (\`bookkeepingMicros\` in bench/metrics-cost.ts), the cost the rounds measure through the whole service.`,
     '',
     table(
       [
@@ -142,6 +147,9 @@ function metricsCostSection(run: BenchRun): string[] {
         'req/s without',
         'ratio',
         'pair ratios',
+        'CPU µs per request with metrics',
+        'CPU µs without',
+        'CPU ratio',
         'metric updates µs per request',
       ],
       rows,

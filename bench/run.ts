@@ -219,8 +219,16 @@ async function compareMetricsCost(
     return await metricsCost(origin.name, { on, off }, config, progress(name));
   } catch (error) {
     say(`${name} failed: ${errorText(error)}`);
-    const measured = { withMetrics: [], withoutMetrics: [], roundS: config.metricsCost.roundS };
-    return { origin: origin.name, workers: config.workers, ...measured, error: errorText(error) };
+    return {
+      origin: origin.name,
+      workers: config.workers,
+      roundS: config.metricsCost.roundS,
+      withMetrics: [],
+      withoutMetrics: [],
+      cpuWithMetrics: [],
+      cpuWithoutMetrics: [],
+      error: errorText(error),
+    };
   } finally {
     for (const running of started.reverse()) await release(running);
   }

@@ -26,6 +26,11 @@ export interface SmallResult {
   p99Ms: number;
   /** Connection errors and timeouts (any answer but 2xx fails the workload). */
   failures: number;
+  /**
+   * CPU of the path's processes per request answered, in µs: what a request costs the gateway
+   * whatever share of the shared cores it got meanwhile.
+   */
+  cpuMicrosPerRequest: number | undefined;
 }
 
 export interface SingleResult {
@@ -128,13 +133,19 @@ export async function smallRequests(
   progress(`${bytes / 1024} KiB warm-up`);
   await autocannon({ ...options, duration: warmupS });
   progress(`${bytes / 1024} KiB x ${connections} connections, ${durationS} s`);
+  const cpuBefore = path.root === undefined ? 0 : treeCpuSeconds(path.root);
   const result = await autocannon({ ...options, duration: durationS });
+  const cpuSeconds = path.root === undefined ? undefined : treeCpuSeconds(path.root) - cpuBefore;
   if (result.non2xx > 0) throw new Error(`${options.url}: ${result.non2xx} answers were not 2xx`);
   return {
     reqPerS: result.requests.average,
     p50Ms: result.latency.p50,
     p99Ms: result.latency.p99,
     failures: result.errors + result.timeouts,
+    cpuMicrosPerRequest:
+      cpuSeconds === undefined || result.requests.total === 0
+        ? undefined
+        : (cpuSeconds * 1e6) / result.requests.total,
   };
 }
 

@@ -44,7 +44,13 @@ function run(
   };
 }
 
-const small = (reqPerS: number) => ({ reqPerS, p50Ms: 1, p99Ms: 2, failures: 0 });
+const small = (reqPerS: number) => ({
+  reqPerS,
+  p50Ms: 1,
+  p99Ms: 2,
+  failures: 0,
+  cpuMicrosPerRequest: 100,
+});
 
 describe('evaluateGoals', () => {
   const relay = target('raw TCP relay', {
@@ -84,22 +90,34 @@ describe('evaluateGoals', () => {
 
   it('judges the metrics cost by the ratio of the alternating rounds, on its own origin', () => {
     const streamgate = target('streamgate (WORKERS=2)', { small: small(900) });
-    const cost = (ratio: number | undefined, origin = 'nginx'): MetricsCostResult => ({
+    const cost = (
+      ratio: number | undefined,
+      origin = 'nginx',
+      cpuRatio = 1,
+    ): MetricsCostResult => ({
       origin,
       workers: 2,
       roundS: 4,
       withMetrics: [],
       withoutMetrics: [],
-      ...(ratio === undefined ? { error: 'did not start' } : { ratio }),
+      cpuWithMetrics: [],
+      cpuWithoutMetrics: [],
+      ...(ratio === undefined ? { error: 'did not start' } : { ratio, cpuRatio }),
     });
-    const metricsGoal = (costs: MetricsCostResult[]) =>
+    const metricsGoal = (costs: MetricsCostResult[], figure = 'req/s with metrics / without') =>
       evaluateGoals(run([relay, bare, streamgate], costs)).find((goal) =>
-        goal.name.includes('with metrics / without'),
+        goal.name.includes(figure),
       );
     expect(metricsGoal([cost(0.95)])).toMatchObject({ value: 0.95, pass: true });
     expect(metricsGoal([cost(0.949)])).toMatchObject({ value: 0.949, pass: false });
     expect(metricsGoal([cost(undefined)])).toMatchObject({ value: undefined, pass: false });
     expect(metricsGoal([cost(1, 's3rver')])).toMatchObject({ value: undefined, pass: false });
+
+    const cpuGoal = (costs: MetricsCostResult[]) =>
+      metricsGoal(costs, 'CPU per request with metrics / without');
+    expect(cpuGoal([cost(0.9, 'nginx', 1.05)])).toMatchObject({ value: 1.05, pass: true });
+    expect(cpuGoal([cost(1, 'nginx', 1.051)])).toMatchObject({ value: 1.051, pass: false });
+    expect(cpuGoal([cost(undefined)])).toMatchObject({ value: undefined, pass: false });
   });
 
   it('counts a figure that was not measured as a miss, and never leaves it out', () => {
