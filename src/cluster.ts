@@ -2,6 +2,7 @@ import cluster, { type Worker } from 'node:cluster';
 import { serveClusterMetrics } from './ops/metrics-primary.js';
 import { PrimaryLog } from './primary-log.js';
 import type { Settings } from './settings.js';
+import { workerExecArgv } from './v8-flags.js';
 
 /** Unexpected worker deaths are counted over this window to tell a crash loop from bad luck. */
 const CRASH_WINDOW_MS = 10_000;
@@ -11,40 +12,6 @@ const MAX_BACKOFF_MS = 30_000;
 const EXIT_MARGIN_MS = 5_000;
 
 type Phase = 'starting' | 'running' | 'stopping';
-
-/**
- * V8 flags every worker starts with.
- * - A young generation of 2 MiB instead of up to 16 MiB scavenges the short-lived objects of each
- *   chunk relayed sooner, and with them the socket buffers they hold: less memory at rest and
- *   under load. 1 MiB saves little more and costs a third more CPU per GiB relayed.
- * - Node 20's V8 counts every socket buffer allocated since the last full collection against the
- *   old generation's limit, but frees young ones only at a scavenge, which it forces after 32 MiB
- *   of them. With the default growing factor the limit sits about 10 MiB above our live heap, so
- *   a large download ran a full mark-compact every 30 MiB or so (a third of its CPU); a limit of
- *   3x the live heap lets the scavenge come first (docs/cluster.md, V8 flags).
- */
-export const WORKER_V8_FLAGS: readonly string[] = [
-  '--max-semi-space-size=2',
-  '--heap-growing-percent=200',
-];
-
-/**
- * The workers' `execArgv`: the primary's own (which come last, so they win), preceded by each
- * of WORKER_V8_FLAGS that neither they nor NODE_OPTIONS set. NODE_OPTIONS is read before the
- * command line, so a default placed there would silently override the user's.
- */
-export function workerExecArgv(
-  execArgv: readonly string[],
-  nodeOptions: string | undefined,
-): string[] {
-  const given = [...execArgv, ...(nodeOptions ?? '').split(/\s+/)].map(flagName);
-  return [...WORKER_V8_FLAGS.filter((flag) => !given.includes(flagName(flag))), ...execArgv];
-}
-
-/** `--max_semi_space_size=4` → `--max-semi-space-size`: V8 reads `_` and `-` alike. */
-function flagName(argument: string): string {
-  return (argument.split('=')[0] ?? '').replaceAll('_', '-');
-}
 
 /**
  * Runs the cluster primary: forks `settings.workers` workers that share HOST:PORT, replaces one

@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { buildApp } from './app.js';
 import { warnIfOpenToNetwork } from './auth/startup-warning.js';
 import type { Settings } from './settings.js';
+import { growHeapForServing } from './v8-flags.js';
 
 export interface ServeOptions {
   /**
@@ -38,6 +39,8 @@ export async function serve(settings: Settings, options: ServeOptions): Promise<
     );
     process.exit(1);
   }
+  // After start-up, which runs at V8's default factor (v8-flags.ts).
+  growHeapForServing();
   warnIfOpenToNetwork(app.log, settings.host, settings.access);
 }
 

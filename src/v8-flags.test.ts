@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { WORKER_V8_FLAGS, workerExecArgv } from './cluster.js';
+import { growHeapForServing, WORKER_V8_FLAGS, workerExecArgv } from './v8-flags.js';
 
 describe('workerExecArgv', () => {
   it("puts the default V8 flags before the primary's own", () => {
@@ -13,12 +13,20 @@ describe('workerExecArgv', () => {
 
   it('leaves out a default that the command line or NODE_OPTIONS sets', () => {
     expect(workerExecArgv(['--max-semi-space-size=16'], undefined)).toEqual([
-      '--heap-growing-percent=200',
       '--max-semi-space-size=16',
     ]);
-    expect(
-      workerExecArgv([], '--enable-source-maps  --max_semi_space_size=8 --heap-growing-percent=0'),
-    ).toEqual([]);
+    expect(workerExecArgv([], '--enable-source-maps  --max_semi_space_size=8')).toEqual([]);
+  });
+});
+
+describe('growHeapForServing', () => {
+  it('leaves the factor to the command line or NODE_OPTIONS when either sets it', () => {
+    expect(growHeapForServing(['--heap-growing-percent=50'], undefined)).toBe(false);
+    expect(growHeapForServing([], '--enable-source-maps --heap_growing_percent=0')).toBe(false);
+  });
+
+  it('sets it otherwise', () => {
+    expect(growHeapForServing(['--max-semi-space-size=2'], '--enable-source-maps')).toBe(true);
   });
 });
 
