@@ -1,14 +1,10 @@
 /**
  * What the metrics cost per small request. streamgate with metrics and its twin without
- * (METRICS=false) run side by side, and short 16 KiB rounds alternate between them (on, off,
- * off, on, on, off, ...), so that the machine's drift during the comparison falls on both alike
- * instead of on whichever ran second. The figure is the ratio of the two medians; the spread of
- * the ratios of each adjacent pair says how far to trust it.
- *
- * On a machine whose cores the load generator and the origin share with the gateway, req/s moves
- * with whatever else runs; the gateway's CPU per request does not, so each round records that too,
- * and its ratio is the cost itself: at the same CPU, req/s falls by as much as CPU per request
- * rises.
+ * (METRICS=false) run side by side and take the same 16 KiB load at the same time, round after
+ * round: whatever else the shared machine does meanwhile falls on both alike, and the scheduler
+ * gives each the same share of the cores, so the twin that spends more CPU per request answers
+ * that much fewer. The figure is the ratio of the two medians; the spread of each round's ratio
+ * says how far to trust it. Each round also records the gateways' CPU per request.
  */
 import { StreamMetrics } from '../src/ops/metrics.js';
 import type { SourceAttemptMessage, StreamEndMessage } from '../src/stream/events.js';
@@ -34,13 +30,13 @@ export interface MetricsCostResult {
   cpuWithoutMetrics: number[];
   /** CPU per request: median with metrics / median without (above 1: metrics cost CPU). */
   cpuRatio?: number;
-  /** The smallest and largest with/without ratio of the rounds run back to back. */
+  /** The smallest and largest with/without ratio of single rounds. */
   pairRatios?: { min: number; max: number };
   /** Metric updates per request, measured in the bench's own process (bookkeepingMicros). */
   bookkeepingMicros?: number;
 }
 
-/** `config.metricsCost.rounds` alternating rounds on the two running twins. */
+/** `config.metricsCost.rounds` rounds, each loading both running twins at once. */
 export async function metricsCost(
   origin: string,
   twins: { on: RunningPath; off: RunningPath },
@@ -55,14 +51,11 @@ export async function metricsCost(
   const cpuWithoutMetrics: number[] = [];
   const pairs: number[] = [];
   for (let round = 0; round < rounds; round++) {
-    const measure = async (side: 'on' | 'off') => {
-      const step = (s: string) => progress(`round ${round + 1}/${rounds}, metrics ${side}: ${s}`);
-      return smallRequests(twins[side], roundConfig, step);
-    };
-    const onFirst = round % 2 === 0;
-    const first = await measure(onFirst ? 'on' : 'off');
-    const second = await measure(onFirst ? 'off' : 'on');
-    const [on, off] = onFirst ? [first, second] : [second, first];
+    const step = (s: string) => progress(`round ${round + 1}/${rounds}, both twins: ${s}`);
+    const [on, off] = await Promise.all([
+      smallRequests(twins.on, roundConfig, step),
+      smallRequests(twins.off, roundConfig, () => {}),
+    ]);
     withMetrics.push(on.reqPerS);
     withoutMetrics.push(off.reqPerS);
     if (on.cpuMicrosPerRequest !== undefined) cpuWithMetrics.push(on.cpuMicrosPerRequest);

@@ -113,7 +113,7 @@ function throttledOriginSection(run: BenchRun): string[] {
   ];
 }
 
-/** Per origin, the alternating rounds of streamgate with metrics and without. */
+/** Per origin, the simultaneous rounds of streamgate with metrics and without. */
 function metricsCostSection(run: BenchRun): string[] {
   if (run.metricsCosts.length === 0) return [];
   const medianAndRange = (values: number[]) => {
@@ -137,7 +137,7 @@ function metricsCostSection(run: BenchRun): string[] {
   return [
     '## Metrics cost',
     '',
-    `streamgate (WORKERS=${first?.workers}) with metrics and its twin with \`METRICS=false\`, both running, measured in alternating ${first?.roundS} s rounds of 16 KiB requests (on, off, off, on, ...; each after a warm-up), so that drift falls on both alike. The ratio is of the medians; the pair ratios are each round's, back to back. CPU is the gateway's processes' user + system time per request answered in the same rounds: unlike req/s it does not move with the share of the cores the gateway got, so its ratio (above 1: metrics cost CPU) is the cost most directly. The last column is the metric updates of one 16 KiB GET timed alone in the bench's process (\`bookkeepingMicros\` in bench/metrics-cost.ts), the cost the rounds measure through the whole service.`,
+    `streamgate (WORKERS=${first?.workers}) with metrics and its twin with \`METRICS=false\`, both running, take the same load at the same time: ${first?.roundS} s rounds of 16 KiB requests, each after a warm-up, with the connections of the table above on each. Whatever else the machine does falls on both alike, and the scheduler gives each the same share of the cores, so the one that spends more CPU per request answers that much fewer. The ratio is of the medians; the pair ratios are each round's. CPU is each twin's processes' user + system time per request answered, in the same rounds (informative: it swings as much as req/s does here). The last column is the metric updates of one 16 KiB GET timed alone in the bench's process (\`bookkeepingMicros\` in bench/metrics-cost.ts).`,
     '',
     table(
       [

@@ -59,7 +59,7 @@ export interface BenchRun {
   targets: TargetResult[];
   /** One large download per path through a rate-capped origin (bench/throttled-origin.ts). */
   throttledOrigin?: ThrottledOriginResult;
-  /** Per origin, streamgate with metrics against without, in alternating rounds. */
+  /** Per origin, streamgate with metrics against without, in simultaneous rounds. */
   metricsCosts: MetricsCostResult[];
   goals: Goal[];
   elapsedS: number;

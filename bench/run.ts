@@ -199,7 +199,7 @@ async function slowReaders(
   );
 }
 
-/** streamgate with metrics and without, both started, compared in alternating rounds. */
+/** streamgate with metrics and without, both started, compared in simultaneous rounds. */
 async function compareMetricsCost(
   origin: Origin,
   context: PathContext,
