@@ -26,10 +26,7 @@ export interface SmallResult {
   p99Ms: number;
   /** Connection errors and timeouts (any answer but 2xx fails the workload). */
   failures: number;
-  /**
-   * CPU of the path's processes per request answered, in µs: what a request costs the gateway
-   * whatever share of the shared cores it got meanwhile.
-   */
+  /** CPU (user + system) of the path's processes per request answered, in µs. */
   cpuMicrosPerRequest: number | undefined;
 }
 

@@ -18,7 +18,7 @@ export const WORKER_V8_FLAGS: readonly string[] = ['--max-semi-space-size=2'];
  * Set after start-up, not on the command line, so that start-up's garbage is still collected at
  * the default factor: from the start it idled 6-10 MiB higher (docs/cluster.md, V8 flags).
  */
-export const SERVING_HEAP_GROWING_PERCENT = 200;
+const SERVING_HEAP_GROWING_PERCENT = 200;
 
 /**
  * The workers' `execArgv`: the primary's own (which come last, so they win), preceded by each
