@@ -126,7 +126,7 @@ describe('WORKERS=2', () => {
 });
 
 describe('the primary', () => {
-  it('loads none of the app: no Fastify, pino, prom-client or undici', async () => {
+  it('loads none of the app: no Fastify, pino, prom-client or undici; a worker no undici index', async () => {
     const child = spawn(
       process.execPath,
       ['--import', 'tsx', '--import', './test/fixtures/loaded-packages.ts', 'src/main.ts'],
@@ -160,6 +160,7 @@ describe('the primary', () => {
       const listening = seen(/Server listening at (http:\/\/127\.0\.0\.1:\d+)/, 'stdout');
       const primary = seen(/PACKAGES primary (.*)\n/, 'stderr');
       const worker = seen(/PACKAGES worker (.*)\n/, 'stderr');
+      const undiciIndex = seen(/UNDICI_INDEX worker (true|false)\n/, 'stderr');
       const url = (await listening)[1];
       expect((await healthz(url ?? '')).status).toBe(200);
       const loaded = (match: RegExpExecArray): string[] => JSON.parse(match[1] ?? '[]');
@@ -167,6 +168,8 @@ describe('the primary', () => {
       // The worker shows that the check sees them when they are loaded.
       expect(loaded(await worker)).toEqual(expect.arrayContaining(app));
       for (const name of app) expect(loaded(await primary)).not.toContain(name);
+      // undici's own modules, not its index and the rest of undici with it (sources/undici.ts).
+      expect((await undiciIndex)[1]).toBe('false');
     } finally {
       child.kill('SIGTERM');
       await exited;

@@ -3,6 +3,7 @@ import { SourceError } from '../errors.js';
 import { parseContentRange } from '../http/range.js';
 import { networkFailure } from './network-errors.js';
 import type { ObjectInfo, ObjectStream } from './source.js';
+import { request } from './undici.js';
 
 /**
  * Response handling shared by the sources that speak HTTP through undici (S3 and upstreams):
@@ -42,7 +43,7 @@ export async function send(
   options: Dispatcher.RequestOptions,
 ): Promise<Dispatcher.ResponseData> {
   try {
-    return await dispatcher.request(options);
+    return await request(dispatcher, options);
   } catch (error) {
     throw networkFailure(error);
   }

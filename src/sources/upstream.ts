@@ -1,8 +1,9 @@
-import { Agent, type Dispatcher } from 'undici';
+import type { Dispatcher } from 'undici';
 import { SourceError } from '../errors.js';
 import { describeObject, dumpBody, objectStream, send } from './http-response.js';
 import type { ObjectInfo, ObjectStream, ReadOptions, Source } from './source.js';
 import { NotModified } from './source.js';
+import { Agent } from './undici.js';
 
 /** One pooled, keep-alive dispatcher for every upstream request of the process. */
 export function createUpstreamDispatcher(connectTimeoutMs: number): Dispatcher {

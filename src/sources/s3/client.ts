@@ -1,6 +1,7 @@
-import { type Dispatcher, Pool } from 'undici';
+import type { Dispatcher } from 'undici';
 import type { S3Settings } from '../../settings.js';
 import { dumpBody, readErrorBody, send } from '../http-response.js';
+import { Pool } from '../undici.js';
 import type { CachedCredentials } from './credentials.js';
 import { errorCode, s3Failure } from './errors.js';
 import { encodeKeyPath, SigV4Signer, UNSIGNED_PAYLOAD, uriEncode } from './sigv4.js';
@@ -43,7 +44,7 @@ export function bucketAddress(
 }
 
 /** The keep-alive pool of one S3 endpoint; timeouts of first byte and idle are the gateway's. */
-export function createS3Pool(settings: S3Settings, origin: string, connectMs: number): Pool {
+export function createS3Pool(settings: S3Settings, origin: string, connectMs: number): Dispatcher {
   return new Pool(origin, {
     connections: settings.maxSockets,
     connect: { timeout: connectMs, rejectUnauthorized: settings.tlsVerify },
