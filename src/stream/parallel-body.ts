@@ -99,10 +99,10 @@ export class ParallelBody extends Readable {
   /** The client refused the last chunk and has not asked for more since. */
   #waiting = false;
   /**
-   * The client has waited a whole turn of the event loop for the part being sent: its source is
-   * the slower side, so the parts after it read ahead freely until the client refuses a chunk
-   * (then the client is the slower side again). A wait that the next turn ends (a busy process,
-   * not a slow source) does not count.
+   * The client has been sent nothing for two whole turns of the event loop while it waited for
+   * the part being sent: its source is the slower side, so the parts after it read ahead freely
+   * until the client refuses a chunk (then the client is the slower side again). A wait that the
+   * next turns end (a busy process, a source that only had to be resumed) does not count.
    */
   #starved = false;
   #starving: NodeJS.Immediate | undefined;
@@ -140,14 +140,32 @@ export class ParallelBody extends Readable {
     this.#waiting = false;
     this.#flush();
     if (this.#starving === undefined && !this.#starved && this.#sendingIsEmpty()) {
+      this.#watchForStarving();
+    }
+  }
+
+  /**
+   * Two turns, not one: a source resumed in this turn reads what its socket already holds in the
+   * next turn's poll phase, after this turn's immediates have run. A client that has then still
+   * been sent nothing waits on the source itself; one that was sent bytes meanwhile and wants
+   * more is watched again. With one turn, a client that merely drained its socket (one reading
+   * at its own pace after each pause) counted as starved each time, and the parts after the
+   * sending one read ahead up to their whole length.
+   */
+  #watchForStarving(): void {
+    const pushed = this.#pushed;
+    this.#starving = setImmediate(() => {
       this.#starving = setImmediate(() => {
         this.#starving = undefined;
-        if (this.#sendingIsEmpty()) {
-          this.#starved = true;
-          if (this.#aheadPaused) this.#resumeAhead();
+        if (!this.#sendingIsEmpty()) return;
+        if (this.#pushed !== pushed) {
+          this.#watchForStarving();
+          return;
         }
+        this.#starved = true;
+        if (this.#aheadPaused) this.#resumeAhead();
       });
-    }
+    });
   }
 
   /** The client asked for bytes and the part being sent has none for it yet. */
