@@ -22,15 +22,21 @@ export async function sendObject(
   policy: ServePolicy,
 ): Promise<FastifyReply> {
   const controller = new AbortController();
+  let clientLeft = false;
   reply.raw.once('close', () => {
-    if (!reply.raw.writableFinished) controller.abort();
+    if (reply.raw.writableFinished) return;
+    clientLeft = true;
+    controller.abort();
   });
   let answer: ObjectAnswer;
   try {
     answer = await serveObject(request, target, policy, controller);
   } catch (error) {
-    if (error instanceof GatewayError) return replyGatewayError(reply, error);
-    throw error;
+    if (!(error instanceof GatewayError)) throw error;
+    // The client left while the answer was being decided: the source did not fail (the gateway
+    // ended its request), and nobody is there to be told. The access log says client_aborted.
+    if (clientLeft) return reply;
+    return replyGatewayError(reply, error);
   }
   return send(reply, answer, controller.signal);
 }

@@ -182,6 +182,43 @@ describe('one access-log line per request', () => {
   });
 });
 
+describe('a client that leaves before the source answers', () => {
+  it('is logged as client_aborted (499), with no warning of a source failure', async () => {
+    const stack = await FaultStack.start();
+    const captured = new LogCapture();
+    try {
+      await stack.s3.put('images', 'test/1/image.jpg', patternBytes(0, SIZE));
+      const running = await startGateway(
+        { ...s3Env({ endpoint: stack.s3Proxy.url }), LOG_LEVEL: 'info' },
+        {},
+        { logStream: captured },
+      );
+      try {
+        // The storage takes the GET and never answers it.
+        stack.s3Proxy.rule = sequence([{ type: 'stall', afterBytes: 0 }]);
+        const id = 'left-waiting';
+        const request = http.get(`${running.url}/tasks/1/image`, {
+          agent: false,
+          headers: { 'x-request-id': id },
+        });
+        request.on('error', () => {});
+        await waitFor(() => stack.s3Proxy.gets().length > 0, 'the storage GET');
+        request.destroy();
+
+        await waitFor(() => captured.accessLines().length > 0, 'the access-log line');
+        const [line] = captured.accessLines();
+        expect(line).toMatchObject({ requestId: id, status: 499, outcome: 'client_aborted' });
+        const warnings = captured.lines().filter((entry) => Number(entry.level) >= 40);
+        expect(warnings).toEqual([]);
+      } finally {
+        await running.close();
+      }
+    } finally {
+      await stack.stop();
+    }
+  });
+});
+
 describe('no credential reaches the logs', () => {
   const secrets = {
     authorization: 'Bearer s3cr3t-bearer-token',
