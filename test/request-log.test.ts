@@ -40,6 +40,33 @@ async function accessLine(requestId: string): Promise<Record<string, unknown>> {
   return find()[0] ?? {};
 }
 
+/**
+ * Runs `body` against a gateway on s3rver behind the fault proxy (the object of SIZE at task 1),
+ * logging at info into a capture of its own; stops both after.
+ */
+async function withFaultyStorage(
+  env: Record<string, string>,
+  body: (stack: FaultStack, running: RunningGateway, logs: LogCapture) => Promise<void>,
+): Promise<void> {
+  const stack = await FaultStack.start();
+  const captured = new LogCapture();
+  try {
+    await stack.s3.put('images', 'test/1/image.jpg', patternBytes(0, SIZE));
+    const running = await startGateway(
+      { ...s3Env({ endpoint: stack.s3Proxy.url }), LOG_LEVEL: 'info', ...env },
+      {},
+      { logStream: captured },
+    );
+    try {
+      await body(stack, running, captured);
+    } finally {
+      await running.close();
+    }
+  } finally {
+    await stack.stop();
+  }
+}
+
 describe('request ids', () => {
   it('keeps a well-formed x-request-id, echoes it and logs it', async () => {
     const id = 'edge-01:req_42.a-b';
@@ -184,38 +211,24 @@ describe('one access-log line per request', () => {
 
 describe('a client that leaves before the source answers', () => {
   it('is logged as client_aborted (499), with no warning of a source failure', async () => {
-    const stack = await FaultStack.start();
-    const captured = new LogCapture();
-    try {
-      await stack.s3.put('images', 'test/1/image.jpg', patternBytes(0, SIZE));
-      const running = await startGateway(
-        { ...s3Env({ endpoint: stack.s3Proxy.url }), LOG_LEVEL: 'info' },
-        {},
-        { logStream: captured },
-      );
-      try {
-        // The storage takes the GET and never answers it.
-        stack.s3Proxy.rule = sequence([{ type: 'stall', afterBytes: 0 }]);
-        const id = 'left-waiting';
-        const request = http.get(`${running.url}/tasks/1/image`, {
-          agent: false,
-          headers: { 'x-request-id': id },
-        });
-        request.on('error', () => {});
-        await waitFor(() => stack.s3Proxy.gets().length > 0, 'the storage GET');
-        request.destroy();
+    await withFaultyStorage({}, async (stack, running, logs) => {
+      // The storage takes the GET and never answers it.
+      stack.s3Proxy.rule = sequence([{ type: 'stall', afterBytes: 0 }]);
+      const id = 'left-waiting';
+      const request = http.get(`${running.url}/tasks/1/image`, {
+        agent: false,
+        headers: { 'x-request-id': id },
+      });
+      request.on('error', () => {});
+      await waitFor(() => stack.s3Proxy.gets().length > 0, 'the storage GET');
+      request.destroy();
 
-        await waitFor(() => captured.accessLines().length > 0, 'the access-log line');
-        const [line] = captured.accessLines();
-        expect(line).toMatchObject({ requestId: id, status: 499, outcome: 'client_aborted' });
-        const warnings = captured.lines().filter((entry) => Number(entry.level) >= 40);
-        expect(warnings).toEqual([]);
-      } finally {
-        await running.close();
-      }
-    } finally {
-      await stack.stop();
-    }
+      await waitFor(() => logs.accessLines().length > 0, 'the access-log line');
+      const [line] = logs.accessLines();
+      expect(line).toMatchObject({ requestId: id, status: 499, outcome: 'client_aborted' });
+      const warnings = logs.lines().filter((entry) => Number(entry.level) >= 40);
+      expect(warnings).toEqual([]);
+    });
   });
 });
 
@@ -261,49 +274,31 @@ describe('no credential reaches the logs', () => {
   });
 
   it('also when a source fails, before and after the first byte', async () => {
-    const stack = await FaultStack.start();
-    const failing = new LogCapture();
-    try {
-      await stack.s3.put('images', 'test/1/image.jpg', patternBytes(0, SIZE));
-      const running = await startGateway(
-        {
-          ...s3Env({ endpoint: stack.s3Proxy.url }),
-          LOG_LEVEL: 'info',
-          RESUME_ATTEMPTS: '0',
-        },
-        {},
-        { logStream: failing },
-      );
-      try {
-        const refused = { type: 'status', status: 500, code: 'InternalError' } as const;
-        stack.s3Proxy.rule = sequence([
-          { type: 'reset', afterBytes: 64 * 1024 },
-          refused,
-          refused,
-          refused,
-        ]);
-        const broken = await download(`${running.url}/tasks/1/image?${query}`, {
-          headers: secrets,
-        });
-        expect(broken.complete).toBe(false);
-        const failed = await download(`${running.url}/tasks/1/image?${query}`, {
-          headers: secrets,
-        });
-        expect(failed.status).toBe(502);
-        await waitFor(() => failing.accessLines().length === 2, 'the access-log lines');
-        const outcomes = failing.accessLines().map((line) => [line.status, line.outcome]);
-        expect(outcomes).toEqual([
-          [200, 'source_failed'],
-          [502, 'complete'],
-        ]);
-        expect(failing.lines().some((line) => line.level === 40)).toBe(true);
-        const text = failing.text.join('');
-        for (const leak of leaks) expect(text).not.toContain(leak);
-      } finally {
-        await running.close();
-      }
-    } finally {
-      await stack.stop();
-    }
+    await withFaultyStorage({ RESUME_ATTEMPTS: '0' }, async (stack, running, failing) => {
+      const refused = { type: 'status', status: 500, code: 'InternalError' } as const;
+      stack.s3Proxy.rule = sequence([
+        { type: 'reset', afterBytes: 64 * 1024 },
+        refused,
+        refused,
+        refused,
+      ]);
+      const broken = await download(`${running.url}/tasks/1/image?${query}`, {
+        headers: secrets,
+      });
+      expect(broken.complete).toBe(false);
+      const failed = await download(`${running.url}/tasks/1/image?${query}`, {
+        headers: secrets,
+      });
+      expect(failed.status).toBe(502);
+      await waitFor(() => failing.accessLines().length === 2, 'the access-log lines');
+      const outcomes = failing.accessLines().map((line) => [line.status, line.outcome]);
+      expect(outcomes).toEqual([
+        [200, 'source_failed'],
+        [502, 'complete'],
+      ]);
+      expect(failing.lines().some((line) => line.level === 40)).toBe(true);
+      const text = failing.text.join('');
+      for (const leak of leaks) expect(text).not.toContain(leak);
+    });
   });
 });
