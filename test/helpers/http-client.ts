@@ -26,9 +26,11 @@ export function download(
     timeoutMs?: number;
     /** Tear the connection down once this many body bytes arrived, as a client that leaves. */
     abortAfterBytes?: number;
+    /** Told the body bytes received so far after each chunk. */
+    onProgress?: (received: number) => void;
   } = {},
 ): Promise<Download> {
-  const { method = 'GET', headers = {}, timeoutMs = 20_000, abortAfterBytes } = options;
+  const { method = 'GET', headers = {}, timeoutMs = 20_000, abortAfterBytes, onProgress } = options;
   return new Promise((resolve, reject) => {
     const request = http.request(url, { method, headers, agent: false });
     const timer = setTimeout(() => {
@@ -48,6 +50,7 @@ export function download(
         hash.update(chunk);
         length += chunk.length;
         if (length <= 4096) small.push(chunk);
+        onProgress?.(length);
         if (abortAfterBytes !== undefined && length >= abortAfterBytes) request.destroy();
       });
       response.once('end', () => {
