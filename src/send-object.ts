@@ -28,25 +28,22 @@ export async function sendObject(
     clientLeft = true;
     controller.abort();
   });
-  let answer: ObjectAnswer;
+  let answer: ObjectAnswer | GatewayError;
   try {
     answer = await serveObject(request, target, policy, controller);
   } catch (error) {
     if (!(error instanceof GatewayError)) throw error;
-    // The client left while the answer was being decided: the source did not fail (the gateway
-    // ended its request), and nobody is there to be told. The access log says client_aborted.
-    if (clientLeft) return reply;
-    return replyGatewayError(reply, error);
+    answer = error;
   }
-  return send(reply, answer, controller.signal);
-}
-
-/** Sends a decided answer; a body decided for a client that has already gone is destroyed. */
-function send(reply: FastifyReply, answer: ObjectAnswer, signal: AbortSignal): FastifyReply {
-  if (signal.aborted) {
-    if (answer.body && 'destroy' in answer.body) answer.body.destroy();
+  if (clientLeft) {
+    // Nobody is there to be told. A body opened for the client is released; a failure is the
+    // gateway's own abort of the source, not the source's (the access log says client_aborted).
+    if (!(answer instanceof GatewayError) && answer.body && 'destroy' in answer.body) {
+      answer.body.destroy();
+    }
     return reply;
   }
+  if (answer instanceof GatewayError) return replyGatewayError(reply, answer);
   return reply
     .code(answer.status)
     .headers(answer.headers)
