@@ -54,7 +54,7 @@ export function loadConfig(): BenchConfig {
       warmupS: quick ? 0.5 : 1,
       durationS: quick ? 2 : 10,
     },
-    single: { bytes: [10 * MIB, 100 * MIB], runs: quick ? 3 : 7 },
+    single: { bytes: [10 * MIB, 100 * MIB], runs: quick ? 3 : 9 },
     concurrent: { bytes: 10 * MIB, clients: quick ? 16 : 64 },
     throttled: { bytes: quick ? 64 * MIB : 1024 * MIB, bytesPerSecond: 16 * MIB },
     metricsCost: { rounds: quick ? 2 : 12, roundS: quick ? 1 : 4 },

@@ -201,7 +201,7 @@ export function renderMarkdown(run: BenchRun): string {
     'clients share the same cores, so compare figures within one run, not across runs.',
     '',
     `- ${plan.small.bytes / 1024} KiB: autocannon, ${plan.small.connections} keep-alive connections, ${plan.small.durationS} s after a ${plan.small.warmupS} s warm-up.`,
-    `- 10 MiB and 100 MiB: median of ${plan.singleRuns} sequential downloads (min-max), after one download whose sha256 is checked; TTFB is the time to the first body byte.`,
+    `- 10 MiB and 100 MiB: median of ${plan.singleRuns} downloads (min-max), after one download whose sha256 is checked; TTFB is the time to the first body byte. Every path of an origin runs meanwhile and the downloads go in rounds, one per path in an order rotated each round, so that the machine's drift falls on all paths alike.`,
     `- ${plan.concurrent.clients}x${plan.concurrent.bytes / MIB} MiB: all at once; aggregate MiB/s and the peak RSS of the path's processes (VmRSS of the process and its children, summed, every 50 ms).`,
     `- ${plan.throttled.bytes / MIB} MiB @ ${plan.throttled.bytesPerSecond / MIB} MiB/s: one client reading no faster than that, on the ${plan.throttled.origin ?? 'first'} origin, for the streaming gateways; peak RSS as above.`,
     `- CPU: user + system seconds of the path's processes over the timed 100 MiB downloads, per GiB delivered.`,

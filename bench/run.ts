@@ -2,8 +2,10 @@
  * npm run bench: every path to every origin in one run on 127.0.0.1, figures side by side, written
  * to docs/benchmarks.{md,json,svg} (a quick or filtered run writes to .tmp/bench unless BENCH_OUT
  * says where). BENCH_QUICK=1 for a smoke run; --only <regex> (or BENCH_ONLY) for some targets.
- * Each path is started, measured and stopped in turn; the slow 1 GiB readers of the streaming
- * gateways run together at the end of the first origin, since they wait more than they work.
+ * On each origin the paths are started one after another, each measured alone for idle memory
+ * and small requests; then the large downloads take every path in rounds, and the concurrent
+ * downloads each path in turn. The slow 1 GiB readers of the streaming gateways run together at
+ * the end of the first origin, since they wait more than they work.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { chmod, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -36,8 +38,8 @@ import {
 } from './throttled-origin.js';
 import {
   concurrentDownloads,
+  downloadsInRounds,
   idleRss,
-  singleDownloads,
   smallRequests,
   throttledDownload,
 } from './workloads.js';
@@ -148,24 +150,79 @@ const label = (origin: string, path: string) => `${origin} / ${path}`;
 const wanted = (origin: string, name: string) =>
   config.only === undefined || config.only.test(label(origin, name));
 
-/** Every workload but the slow reader, in order; what was measured stays when one fails. */
-async function measure(
-  target: TargetResult,
-  running: RunningPath,
-  step: (s: string) => void,
-  smallOnly: boolean,
-) {
+/** A started path of an origin and what it has measured so far. */
+interface Measured {
+  spec: PathSpec;
+  target: TargetResult;
+  running: RunningPath;
+}
+
+/** What a path measures alone, just after its start: idle memory, then small requests. */
+async function measureAlone(target: TargetResult, running: RunningPath): Promise<void> {
   const idle = await idleRss(running, config);
   if (idle) {
     target.processes = idle.processes;
     target.idleRssMiB = idle.totalMiB;
   }
-  target.small = await smallRequests(running, config, step);
-  if (smallOnly) return;
+  target.small = await smallRequests(running, config, progress(label(target.origin, target.path)));
+}
+
+/** The large downloads of every path in rounds (bench/workloads.ts says why), size by size. */
+async function measureInRounds(originName: string, paths: Measured[]): Promise<void> {
   for (const bytes of config.single.bytes) {
-    target.single.push(await singleDownloads(running, bytes, config, step));
+    const live = paths.filter((path) => path.target.error === undefined);
+    const step = progress(`${originName} / ${live.length} paths in rounds`);
+    const results = await downloadsInRounds(
+      live.map((path) => path.running),
+      bytes,
+      config.single.runs,
+      step,
+    );
+    results.forEach((result, index) => {
+      const { target } = live[index] as Measured;
+      if (result instanceof Error) fail(target, result);
+      else target.single.push(result);
+    });
   }
-  target.concurrent = await concurrentDownloads(running, config, step);
+}
+
+function fail(target: TargetResult, error: unknown, prefix = ''): void {
+  target.error = `${prefix}${errorText(error)}`;
+  say(`${label(target.origin, target.path)} failed: ${target.error}`);
+}
+
+/**
+ * Starts a path and measures it alone; returns it, still running, when it is one of the large
+ * downloads' paths, else stops it. Its target joins `results` either way.
+ */
+async function startAlone(
+  spec: PathSpec,
+  origin: Origin,
+  pathContext: PathContext,
+  results: TargetResult[],
+): Promise<Measured[]> {
+  const target: TargetResult = { origin: origin.name, path: spec.name, single: [] };
+  results.push(target);
+  let running: RunningPath | undefined;
+  try {
+    running = own(await spec.start(origin, pathContext));
+    await measureAlone(target, running);
+  } catch (error) {
+    fail(target, error);
+  }
+  if (running && !target.error && !spec.smallOnly) return [{ spec, target, running }];
+  if (running) await release(running);
+  return [];
+}
+
+async function measureConcurrent({ target, running }: Measured): Promise<void> {
+  if (target.error) return;
+  try {
+    const step = progress(label(target.origin, target.path));
+    target.concurrent = await concurrentDownloads(running, config, step);
+  } catch (error) {
+    fail(target, error);
+  }
 }
 
 /**
@@ -190,8 +247,7 @@ async function slowReaders(
         if (running.root === undefined) throw new Error('no process to measure');
         target.throttled = await throttledDownload(running, running.root, config);
       } catch (error) {
-        target.error = `slow reader: ${errorText(error)}`;
-        say(`${label(target.origin, target.path)} failed: ${target.error}`);
+        fail(target, error, 'slow reader: ');
       } finally {
         if (running) await release(running);
       }
@@ -240,8 +296,8 @@ interface OriginResults {
 }
 
 /**
- * Starts the origin, then each wanted path in turn, then the metrics comparison; the first
- * origin also gets slow readers.
+ * Starts the origin, then each wanted path (measured alone, then kept running for the downloads
+ * in rounds), then the metrics comparison; the first origin also gets slow readers.
  */
 async function benchOrigin(
   plan: OriginPlan,
@@ -274,27 +330,21 @@ async function benchOrigin(
     sizes,
     scratchDir: path.join(tempRoot, `${plan.name}-${scratch}`),
   });
-  for (const spec of specs) {
-    const name = label(plan.name, spec.name);
-    const pathContext = pathContextFor(`path-${results.length}`);
-    const reason = spec.unavailable?.(pathContext);
-    if (reason) {
-      notes.push(`${name}: not run, ${reason}.`);
-      continue;
+  const downloaders: Measured[] = [];
+  try {
+    for (const spec of specs) {
+      const pathContext = pathContextFor(`path-${results.length}`);
+      const reason = spec.unavailable?.(pathContext);
+      if (reason) notes.push(`${label(plan.name, spec.name)}: not run, ${reason}.`);
+      else downloaders.push(...(await startAlone(spec, origin, pathContext, results)));
     }
-    const target: TargetResult = { origin: plan.name, path: spec.name, single: [] };
-    results.push(target);
-    let running: RunningPath | undefined;
-    try {
-      running = own(await spec.start(origin, pathContext));
-      await measure(target, running, progress(name), spec.smallOnly === true);
-      if (first && spec.throttled) readers.push({ spec, target });
-    } catch (error) {
-      target.error = errorText(error);
-      say(`${name} failed: ${target.error}`);
-    } finally {
-      if (running) await release(running);
+    await measureInRounds(plan.name, downloaders);
+    for (const measured of downloaders) {
+      await measureConcurrent(measured);
+      if (first && measured.spec.throttled && !measured.target.error) readers.push(measured);
     }
+  } finally {
+    for (const { running } of downloaders.reverse()) await release(running);
   }
   await slowReaders(origin, readers, pathContextFor);
   const cost = comparesMetrics
@@ -331,7 +381,7 @@ async function benchThrottledOrigin(
       let running: RunningPath | undefined;
       try {
         running = own(await spec.start(origin, pathContext));
-        const download = await throttledOriginDownload(running, config, progress(name));
+        const download = await throttledOriginDownload(running, progress(name));
         result.targets.push({ path: spec.name, download });
       } catch (error) {
         result.targets.push({ path: spec.name, error: errorText(error) });

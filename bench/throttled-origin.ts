@@ -6,10 +6,10 @@
  */
 import path from 'node:path';
 import { freePort, startChild, waitForHttp } from './children.js';
-import { type BenchConfig, MIB } from './config.js';
+import { MIB } from './config.js';
 import { BUCKET, type Origin, objectKey, startNginxOrigin } from './origins.js';
 import { nginxProxy, type PathSpec, type RunningPath, streamgateWith } from './paths.js';
-import { type Progress, type SingleResult, singleDownloads } from './workloads.js';
+import { downloadsInRounds, type Progress, type SingleResult } from './workloads.js';
 
 export const THROTTLED_ORIGIN = 'nginx (throttled)';
 
@@ -70,11 +70,16 @@ export async function startThrottledOrigin(
 }
 
 /** One sha256-checked download, then the median of `THROTTLED_PLAN.runs` timed ones. */
-export function throttledOriginDownload(
+export async function throttledOriginDownload(
   running: RunningPath,
-  config: BenchConfig,
   progress: Progress,
 ): Promise<SingleResult> {
-  const plan = { ...config, single: { ...config.single, runs: THROTTLED_PLAN.runs } };
-  return singleDownloads(running, THROTTLED_PLAN.bytes, plan, progress);
+  const [result] = await downloadsInRounds(
+    [running],
+    THROTTLED_PLAN.bytes,
+    THROTTLED_PLAN.runs,
+    progress,
+  );
+  if (result === undefined || result instanceof Error) throw result;
+  return result;
 }

@@ -146,31 +146,73 @@ export async function smallRequests(
   };
 }
 
-/** One checked download, then `runs` timed ones, one after the other; CPU over the timed ones. */
-export async function singleDownloads(
-  path: RunningPath,
+/** One path's share of `downloadsInRounds`: its timed downloads, or why it stopped. */
+interface PathDownloads {
+  path: RunningPath;
+  runs: Download[];
+  cpuBefore: number;
+  error?: Error;
+}
+
+/**
+ * Each path's sha256-checked download of `bytes`, then `runs` rounds of one timed download from
+ * every path, in an order rotated each round. Taken in rounds, the drift of a shared machine over
+ * the phase falls on every path alike, so the ratios between paths hold better than the times
+ * do. A path that fails is left out of the later rounds and gets its error back; CPU is each
+ * path's own over its timed downloads (the others wait meanwhile).
+ */
+export async function downloadsInRounds(
+  paths: RunningPath[],
   bytes: number,
-  config: BenchConfig,
+  runs: number,
   progress: Progress,
-): Promise<SingleResult> {
-  const url = path.url(bytes);
+): Promise<(SingleResult | Error)[]> {
+  const shares: PathDownloads[] = paths.map((path) => ({ path, runs: [], cpuBefore: 0 }));
   progress(`${mib(bytes)} MiB sha256 check`);
-  const check = await download(url, path.headers, bytes, true);
-  if (check.sha256 !== patternDigest(bytes)) throw new Error(`${url}: wrong bytes (sha256)`);
-  const cpuBefore = path.root === undefined ? 0 : treeCpuSeconds(path.root);
-  const runs: Download[] = [];
-  for (let i = 0; i < config.single.runs; i++) {
-    progress(`${mib(bytes)} MiB ${i + 1}/${config.single.runs}`);
-    runs.push(await download(url, path.headers, bytes));
+  for (const share of shares) {
+    await attempt(share, async () => {
+      const url = share.path.url(bytes);
+      const check = await download(url, share.path.headers, bytes, true);
+      if (check.sha256 !== patternDigest(bytes)) throw new Error(`${url}: wrong bytes (sha256)`);
+      share.cpuBefore = cpuSeconds(share.path);
+    });
   }
-  const deliveredGiB = (bytes * runs.length) / GIB;
+  for (let round = 0; round < runs; round++) {
+    progress(`${mib(bytes)} MiB round ${round + 1}/${runs}`);
+    for (let turn = 0; turn < shares.length; turn++) {
+      const share = shares[(round + turn) % shares.length] as PathDownloads;
+      await attempt(share, async () => {
+        share.runs.push(await download(share.path.url(bytes), share.path.headers, bytes));
+      });
+    }
+  }
+  return shares.map((share) => share.error ?? singleResult(share, bytes));
+}
+
+async function attempt(share: PathDownloads, step: () => Promise<void>): Promise<void> {
+  if (share.error) return;
+  try {
+    await step();
+  } catch (error) {
+    share.error = error instanceof Error ? error : new Error(String(error));
+  }
+}
+
+function cpuSeconds(path: RunningPath): number {
+  return path.root === undefined ? 0 : treeCpuSeconds(path.root);
+}
+
+function singleResult(share: PathDownloads, bytes: number): SingleResult {
+  const deliveredGiB = (bytes * share.runs.length) / GIB;
   return {
     bytes,
-    runs: runs.length,
-    ms: spread(runs.map((run) => run.ms)),
-    ttfbMs: spread(runs.map((run) => run.ttfbMs)),
+    runs: share.runs.length,
+    ms: spread(share.runs.map((run) => run.ms)),
+    ttfbMs: spread(share.runs.map((run) => run.ttfbMs)),
     cpuSecondsPerGiB:
-      path.root === undefined ? undefined : (treeCpuSeconds(path.root) - cpuBefore) / deliveredGiB,
+      share.path.root === undefined
+        ? undefined
+        : (cpuSeconds(share.path) - share.cpuBefore) / deliveredGiB,
   };
 }
 
