@@ -16,7 +16,14 @@ export interface BenchConfig {
   only: RegExp | undefined;
   /** Processes of every multi-process path: streamgate WORKERS, bare proxy, relay, nginx. */
   workers: number;
-  small: { bytes: number; connections: number; warmupS: number; durationS: number };
+  small: {
+    bytes: number;
+    connections: number;
+    warmupS: number;
+    /** Each path's total load time, split into `rounds` (bench/workloads.ts says why). */
+    durationS: number;
+    rounds: number;
+  };
   /** Single downloads, timed one after the other; the first of each size is hashed, untimed. */
   single: { bytes: number[]; runs: number };
   concurrent: { bytes: number; clients: number };
@@ -53,6 +60,7 @@ export function loadConfig(): BenchConfig {
       connections: 32,
       warmupS: quick ? 0.5 : 1,
       durationS: quick ? 2 : 10,
+      rounds: quick ? 1 : 5,
     },
     single: { bytes: [10 * MIB, 100 * MIB], runs: quick ? 3 : 9 },
     concurrent: { bytes: 10 * MIB, clients: quick ? 16 : 64 },

@@ -50,16 +50,42 @@ export function treeCpuSeconds(root: number): number {
   return ticks / CLOCK_TICKS_PER_SECOND;
 }
 
-/** Samples the tree's RSS every `intervalMs` until stopped; `stop()` returns the peak in bytes. */
-export function samplePeakRss(root: number, intervalMs = 50): { stop(): number } {
-  let peak = treeRssBytes(root);
-  const timer = setInterval(() => {
-    peak = Math.max(peak, treeRssBytes(root));
-  }, intervalMs);
+/**
+ * Anonymous memory of the tree, in bytes (the sum of every process's `Anonymous` resident
+ * pages): what its processes allocated themselves (V8's heap, buffers, stacks). Unlike the RSS
+ * sum it leaves out file pages such as the Node binary's, which the kernel keeps once for every
+ * node process on the machine, and which the RSS sum counts once per process.
+ */
+export function treeAnonymousBytes(root: number): number {
+  let kib = 0;
+  for (const pid of processTree(root)) {
+    const rollup = readOrEmpty(`/proc/${pid}/smaps_rollup`);
+    kib += Number(/^Anonymous:\s+(\d+)/m.exec(rollup)?.[1] ?? 0);
+  }
+  return kib * 1024;
+}
+
+export interface PeakMemory {
+  rssBytes: number;
+  /** The tree's anonymous memory when its RSS peaked (smaps_rollup costs too much to read often). */
+  anonymousBytes: number;
+}
+
+/** Samples the tree's RSS every `intervalMs` until stopped; `stop()` returns the peak. */
+export function samplePeakRss(root: number, intervalMs = 50): { stop(): PeakMemory } {
+  const peak = { rssBytes: 0, anonymousBytes: 0 };
+  const sample = () => {
+    const rssBytes = treeRssBytes(root);
+    if (rssBytes > peak.rssBytes)
+      Object.assign(peak, { rssBytes, anonymousBytes: treeAnonymousBytes(root) });
+  };
+  sample();
+  const timer = setInterval(sample, intervalMs);
   return {
     stop() {
       clearInterval(timer);
-      return Math.max(peak, treeRssBytes(root));
+      sample();
+      return peak;
     },
   };
 }

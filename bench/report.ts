@@ -71,8 +71,9 @@ function memoryTable(run: BenchRun, targets: TargetResult[]): string {
     'path',
     'processes',
     'idle RSS MiB (per process)',
-    `peak RSS MiB, ${concurrent.clients}x${concurrent.bytes / MIB} MiB`,
-    `peak RSS MiB, ${throttled.bytes / MIB} MiB @ ${throttled.bytesPerSecond / MIB} MiB/s`,
+    'idle anonymous MiB',
+    `peak RSS MiB (anonymous), ${concurrent.clients}x${concurrent.bytes / MIB} MiB`,
+    `peak RSS MiB (anonymous), ${throttled.bytes / MIB} MiB @ ${throttled.bytesPerSecond / MIB} MiB/s`,
     'CPU s per GiB (100 MiB runs)',
     `CPU µs per ${run.plan.small.bytes / 1024} KiB request`,
   ];
@@ -82,12 +83,21 @@ function memoryTable(run: BenchRun, targets: TargetResult[]): string {
     target.idleRssMiB === undefined
       ? NONE
       : `${fixed(target.idleRssMiB)} (${fixed(target.idleRssMiB / (target.processes ?? 1))})`,
-    fixed(target.concurrent?.peakRssMiB),
-    fixed(target.throttled?.peakRssMiB),
+    fixed(target.idleAnonymousMiB),
+    withAnonymous(target.concurrent),
+    withAnonymous(target.throttled),
     fixed(single(target, 100 * MIB)?.cpuSecondsPerGiB, 2),
     fixed(target.small?.cpuMicrosPerRequest),
   ]);
   return table(header, rows);
+}
+
+function withAnonymous(
+  peak: { peakRssMiB?: number; peakAnonymousMiB?: number } | undefined,
+): string {
+  if (peak?.peakRssMiB === undefined) return NONE;
+  const own = peak.peakAnonymousMiB === undefined ? '' : ` (${fixed(peak.peakAnonymousMiB)})`;
+  return `${fixed(peak.peakRssMiB)}${own}`;
 }
 
 /** The throttled origin: one large download per path, median seconds and MiB/s. */
@@ -200,9 +210,10 @@ export function renderMarkdown(run: BenchRun): string {
     `Node ${machine.node}${machine.nginx ? `, nginx ${machine.nginx}` : ''}. Everything on 127.0.0.1: origin, paths and`,
     'clients share the same cores, so compare figures within one run, not across runs.',
     '',
-    `- ${plan.small.bytes / 1024} KiB: autocannon, ${plan.small.connections} keep-alive connections, ${plan.small.durationS} s after a ${plan.small.warmupS} s warm-up.`,
-    `- 10 MiB and 100 MiB: median of ${plan.singleRuns} downloads (min-max), after one download whose sha256 is checked; TTFB is the time to the first body byte. Every path of an origin runs meanwhile and the downloads go in rounds, one per path in an order rotated each round, so that the machine's drift falls on all paths alike.`,
-    `- ${plan.concurrent.clients}x${plan.concurrent.bytes / MIB} MiB: all at once; aggregate MiB/s and the peak RSS of the path's processes (VmRSS of the process and its children, summed, every 50 ms).`,
+    `- ${plan.small.bytes / 1024} KiB: autocannon, ${plan.small.connections} keep-alive connections, ${plan.small.durationS} s per path after a ${plan.small.warmupS} s warm-up, in ${plan.small.rounds ?? 1} rounds (as the large downloads below); req/s, p50 and p99 are the medians of the rounds.`,
+    `- 10 MiB and 100 MiB: median of ${plan.singleRuns} downloads (min-max), after one download whose sha256 is checked; TTFB is the time to the first body byte. Every path of an origin runs meanwhile and the downloads go in rounds, one per path in an order rotated each round, so that the machine's drift falls on all paths alike; the paths not measured wait idle.`,
+    `- ${plan.concurrent.clients}x${plan.concurrent.bytes / MIB} MiB: all at once; aggregate MiB/s and the peak RSS of the path's processes (VmRSS of the process and its children, summed, every 50 ms), with in parentheses their anonymous memory at that peak.`,
+    `- Anonymous memory (smaps_rollup's \`Anonymous\`, summed over the path's processes) is what the processes allocated themselves: V8's heap, buffers, stacks. It leaves out file pages such as the Node binary's, which the kernel holds once for every node process on the machine and the RSS sum counts once per process (about 40 MiB in each streamgate process). The goals are on RSS.`,
     `- ${plan.throttled.bytes / MIB} MiB @ ${plan.throttled.bytesPerSecond / MIB} MiB/s: one client reading no faster than that, on the ${plan.throttled.origin ?? 'first'} origin, for the streaming gateways; peak RSS as above.`,
     `- CPU: user + system seconds of the path's processes over the timed 100 MiB downloads, per GiB delivered.`,
     `- streamgate runs as \`npm start\` runs it: \`node ${plan.streamgateFlags.join(' ')} dist/main.js\`.`,

@@ -12,6 +12,8 @@ export interface TargetResult {
   /** Processes in the path's tree once idle (none for direct). */
   processes?: number;
   idleRssMiB?: number;
+  /** The tree's idle anonymous memory: what it allocated, without file pages (bench/proc.ts). */
+  idleAnonymousMiB?: number;
   small?: SmallResult;
   single: SingleResult[];
   concurrent?: ConcurrentResult;
@@ -49,7 +51,13 @@ export interface BenchRun {
     workers: number;
     /** The Node flags streamgate ran with: those of package.json's start script. */
     streamgateFlags: string[];
-    small: { bytes: number; connections: number; durationS: number; warmupS: number };
+    small: {
+      bytes: number;
+      connections: number;
+      durationS: number;
+      warmupS: number;
+      rounds?: number;
+    };
     singleRuns: number;
     concurrent: { clients: number; bytes: number };
     throttled: { bytes: number; bytesPerSecond: number; origin: string | undefined };

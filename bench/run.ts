@@ -2,8 +2,8 @@
  * npm run bench: every path to every origin in one run on 127.0.0.1, figures side by side, written
  * to docs/benchmarks.{md,json,svg} (a quick or filtered run writes to .tmp/bench unless BENCH_OUT
  * says where). BENCH_QUICK=1 for a smoke run; --only <regex> (or BENCH_ONLY) for some targets.
- * On each origin the paths are started one after another, each measured alone for idle memory
- * and small requests; then the large downloads take every path in rounds, and the concurrent
+ * On each origin the paths are started one after another, each measured alone for idle memory;
+ * then the small requests and the large downloads take every path in rounds, and the concurrent
  * downloads each path in turn. The slow 1 GiB readers of the streaming gateways run together at
  * the end of the first origin, since they wait more than they work.
  */
@@ -40,7 +40,7 @@ import {
   concurrentDownloads,
   downloadsInRounds,
   idleRss,
-  smallRequests,
+  smallRequestsInRounds,
   throttledDownload,
 } from './workloads.js';
 
@@ -157,33 +157,37 @@ interface Measured {
   running: RunningPath;
 }
 
-/** What a path measures alone, just after its start: idle memory, then small requests. */
-async function measureAlone(target: TargetResult, running: RunningPath): Promise<void> {
+/** What a path measures alone, just after its start: its idle memory. */
+async function measureIdle(target: TargetResult, running: RunningPath): Promise<void> {
   const idle = await idleRss(running, config);
   if (idle) {
     target.processes = idle.processes;
     target.idleRssMiB = idle.totalMiB;
+    target.idleAnonymousMiB = idle.anonymousMiB;
   }
-  target.small = await smallRequests(running, config, progress(label(target.origin, target.path)));
 }
 
-/** The large downloads of every path in rounds (bench/workloads.ts says why), size by size. */
-async function measureInRounds(originName: string, paths: Measured[]): Promise<void> {
-  for (const bytes of config.single.bytes) {
-    const live = paths.filter((path) => path.target.error === undefined);
-    const step = progress(`${originName} / ${live.length} paths in rounds`);
-    const results = await downloadsInRounds(
-      live.map((path) => path.running),
-      bytes,
-      config.single.runs,
-      step,
-    );
-    results.forEach((result, index) => {
-      const { target } = live[index] as Measured;
-      if (result instanceof Error) fail(target, result);
-      else target.single.push(result);
-    });
-  }
+/**
+ * Runs `workload` on the paths that have not failed, in rounds (bench/workloads.ts says why),
+ * and hands each path its result; a path whose workload failed is marked so.
+ */
+async function measureInRounds<T>(
+  originName: string,
+  paths: Measured[],
+  workload: (running: RunningPath[], step: (s: string) => void) => Promise<(T | Error)[]>,
+  record: (target: TargetResult, result: T) => void,
+): Promise<void> {
+  const live = paths.filter((path) => path.target.error === undefined);
+  const step = progress(`${originName} / ${live.length} paths in rounds`);
+  const results = await workload(
+    live.map((path) => path.running),
+    step,
+  );
+  results.forEach((result, index) => {
+    const { target } = live[index] as Measured;
+    if (result instanceof Error) fail(target, result);
+    else record(target, result);
+  });
 }
 
 function fail(target: TargetResult, error: unknown, prefix = ''): void {
@@ -192,8 +196,8 @@ function fail(target: TargetResult, error: unknown, prefix = ''): void {
 }
 
 /**
- * Starts a path and measures it alone; returns it, still running, when it is one of the large
- * downloads' paths, else stops it. Its target joins `results` either way.
+ * Starts a path and measures its idle memory; returns it, still running, unless it failed. Its
+ * target joins `results` either way.
  */
 async function startAlone(
   spec: PathSpec,
@@ -206,13 +210,13 @@ async function startAlone(
   let running: RunningPath | undefined;
   try {
     running = own(await spec.start(origin, pathContext));
-    await measureAlone(target, running);
+    await measureIdle(target, running);
+    return [{ spec, target, running }];
   } catch (error) {
     fail(target, error);
+    if (running) await release(running);
+    return [];
   }
-  if (running && !target.error && !spec.smallOnly) return [{ spec, target, running }];
-  if (running) await release(running);
-  return [];
 }
 
 async function measureConcurrent({ target, running }: Measured): Promise<void> {
@@ -296,7 +300,7 @@ interface OriginResults {
 }
 
 /**
- * Starts the origin, then each wanted path (measured alone, then kept running for the downloads
+ * Starts the origin, then each wanted path (measured alone, then kept running for the workloads
  * in rounds), then the metrics comparison; the first origin also gets slow readers.
  */
 async function benchOrigin(
@@ -330,21 +334,37 @@ async function benchOrigin(
     sizes,
     scratchDir: path.join(tempRoot, `${plan.name}-${scratch}`),
   });
-  const downloaders: Measured[] = [];
+  const started: Measured[] = [];
   try {
     for (const spec of specs) {
       const pathContext = pathContextFor(`path-${results.length}`);
       const reason = spec.unavailable?.(pathContext);
       if (reason) notes.push(`${label(plan.name, spec.name)}: not run, ${reason}.`);
-      else downloaders.push(...(await startAlone(spec, origin, pathContext, results)));
+      else started.push(...(await startAlone(spec, origin, pathContext, results)));
     }
-    await measureInRounds(plan.name, downloaders);
+    await measureInRounds(
+      plan.name,
+      started,
+      (running, step) => smallRequestsInRounds(running, config, step),
+      (target, small) => {
+        target.small = small;
+      },
+    );
+    const downloaders = started.filter((measured) => !measured.spec.smallOnly);
+    for (const bytes of config.single.bytes) {
+      await measureInRounds(
+        plan.name,
+        downloaders,
+        (running, step) => downloadsInRounds(running, bytes, config.single.runs, step),
+        (target, single) => target.single.push(single),
+      );
+    }
     for (const measured of downloaders) {
       await measureConcurrent(measured);
       if (first && measured.spec.throttled && !measured.target.error) readers.push(measured);
     }
   } finally {
-    for (const { running } of downloaders.reverse()) await release(running);
+    for (const { running } of started.reverse()) await release(running);
   }
   await slowReaders(origin, readers, pathContextFor);
   const cost = comparesMetrics

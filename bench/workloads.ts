@@ -10,7 +10,14 @@ import { request } from 'undici';
 import { patternSha256 } from '../dev/pattern.js';
 import { type BenchConfig, MIB } from './config.js';
 import type { RunningPath } from './paths.js';
-import { processTree, samplePeakRss, treeCpuSeconds, treeRssBytes } from './proc.js';
+import {
+  type PeakMemory,
+  processTree,
+  samplePeakRss,
+  treeAnonymousBytes,
+  treeCpuSeconds,
+  treeRssBytes,
+} from './proc.js';
 
 const GIB = 1024 * MIB;
 
@@ -44,6 +51,7 @@ export interface ConcurrentResult {
   bytes: number;
   mibPerS: number;
   peakRssMiB: number | undefined;
+  peakAnonymousMiB?: number;
 }
 
 export interface ThrottledResult {
@@ -51,6 +59,7 @@ export interface ThrottledResult {
   bytesPerSecond: number;
   seconds: number;
   peakRssMiB: number;
+  peakAnonymousMiB?: number;
 }
 
 /** Reports a step of the current target on the progress line. */
@@ -113,53 +122,141 @@ function patternDigest(bytes: number): string {
 export async function idleRss(
   path: RunningPath,
   config: BenchConfig,
-): Promise<{ processes: number; totalMiB: number } | undefined> {
+): Promise<{ processes: number; totalMiB: number; anonymousMiB: number } | undefined> {
   if (path.root === undefined) return undefined;
   await sleep(config.idleSettleMs);
-  return { processes: processTree(path.root).length, totalMiB: mib(treeRssBytes(path.root)) };
+  return {
+    processes: processTree(path.root).length,
+    totalMiB: mib(treeRssBytes(path.root)),
+    anonymousMiB: mib(treeAnonymousBytes(path.root)),
+  };
 }
 
-/** `connections` keep-alive clients asking for the small object for `durationS`, after a warm-up. */
+/**
+ * Gives every path `rounds` turns, one per round, in an order rotated each round: taken in
+ * rounds, the drift of a shared machine over the phase falls on every path alike, so the ratios
+ * between paths hold better than the figures do. A path whose turn fails sits out the later
+ * rounds; returns each path's error, if any. The paths not taking their turn wait meanwhile.
+ */
+async function inRounds(
+  paths: number,
+  rounds: number,
+  turn: (index: number) => Promise<void>,
+  progress: (round: number) => void = () => {},
+  errors: (Error | undefined)[] = new Array(paths).fill(undefined),
+): Promise<(Error | undefined)[]> {
+  for (let round = 0; round < rounds; round++) {
+    progress(round);
+    for (let step = 0; step < paths; step++) {
+      const index = (round + step) % paths;
+      if (errors[index]) continue;
+      try {
+        await turn(index);
+      } catch (error) {
+        errors[index] = error instanceof Error ? error : new Error(String(error));
+      }
+    }
+  }
+  return errors;
+}
+
+function cpuSeconds(path: RunningPath): number {
+  return path.root === undefined ? 0 : treeCpuSeconds(path.root);
+}
+
+function median(values: number[]): number {
+  return spread(values).median;
+}
+
+interface SmallLoad {
+  result: autocannon.Result;
+  cpuSeconds: number;
+}
+
+function warmUp(path: RunningPath, config: BenchConfig): Promise<autocannon.Result> {
+  const { bytes, connections, warmupS } = config.small;
+  return autocannon({
+    url: path.url(bytes),
+    connections,
+    headers: path.headers,
+    duration: warmupS,
+  });
+}
+
+/** `connections` keep-alive clients asking for the small object for `durationS`. */
+async function smallLoad(
+  path: RunningPath,
+  config: BenchConfig,
+  durationS: number,
+): Promise<SmallLoad> {
+  const { bytes, connections } = config.small;
+  const url = path.url(bytes);
+  const before = cpuSeconds(path);
+  const result = await autocannon({ url, connections, headers: path.headers, duration: durationS });
+  if (result.non2xx > 0) throw new Error(`${url}: ${result.non2xx} answers were not 2xx`);
+  return { result, cpuSeconds: cpuSeconds(path) - before };
+}
+
+/** req/s, p50 and p99: the medians of the loads; CPU per request: over all of them. */
+function smallResult(path: RunningPath, loads: SmallLoad[]): SmallResult {
+  const results = loads.map((load) => load.result);
+  const requests = results.reduce((sum, result) => sum + result.requests.total, 0);
+  const cpu = loads.reduce((sum, load) => sum + load.cpuSeconds, 0);
+  return {
+    reqPerS: median(results.map((result) => result.requests.average)),
+    p50Ms: median(results.map((result) => result.latency.p50)),
+    p99Ms: median(results.map((result) => result.latency.p99)),
+    failures: results.reduce((sum, result) => sum + result.errors + result.timeouts, 0),
+    cpuMicrosPerRequest:
+      path.root === undefined || requests === 0 ? undefined : (cpu * 1e6) / requests,
+  };
+}
+
+/** One path's small-object load for `durationS`, after a warm-up. */
 export async function smallRequests(
   path: RunningPath,
   config: BenchConfig,
   progress: Progress,
 ): Promise<SmallResult> {
-  const { bytes, connections, warmupS, durationS } = config.small;
-  const options = { url: path.url(bytes), connections, headers: path.headers };
+  const { bytes, connections, durationS } = config.small;
   progress(`${bytes / 1024} KiB warm-up`);
-  await autocannon({ ...options, duration: warmupS });
+  await warmUp(path, config);
   progress(`${bytes / 1024} KiB x ${connections} connections, ${durationS} s`);
-  const cpuBefore = path.root === undefined ? 0 : treeCpuSeconds(path.root);
-  const result = await autocannon({ ...options, duration: durationS });
-  const cpuSeconds = path.root === undefined ? undefined : treeCpuSeconds(path.root) - cpuBefore;
-  if (result.non2xx > 0) throw new Error(`${options.url}: ${result.non2xx} answers were not 2xx`);
-  return {
-    reqPerS: result.requests.average,
-    p50Ms: result.latency.p50,
-    p99Ms: result.latency.p99,
-    failures: result.errors + result.timeouts,
-    cpuMicrosPerRequest:
-      cpuSeconds === undefined || result.requests.total === 0
-        ? undefined
-        : (cpuSeconds * 1e6) / result.requests.total,
-  };
-}
-
-/** One path's share of `downloadsInRounds`: its timed downloads, or why it stopped. */
-interface PathDownloads {
-  path: RunningPath;
-  runs: Download[];
-  cpuBefore: number;
-  error?: Error;
+  return smallResult(path, [await smallLoad(path, config, durationS)]);
 }
 
 /**
- * Each path's sha256-checked download of `bytes`, then `runs` rounds of one timed download from
- * every path, in an order rotated each round. Taken in rounds, the drift of a shared machine over
- * the phase falls on every path alike, so the ratios between paths hold better than the times
- * do. A path that fails is left out of the later rounds and gets its error back; CPU is each
- * path's own over its timed downloads (the others wait meanwhile).
+ * Every path's small-object load in rounds: a warm-up on each, then `rounds` rounds of
+ * `durationS / rounds` seconds per path.
+ */
+export async function smallRequestsInRounds(
+  paths: RunningPath[],
+  config: BenchConfig,
+  progress: Progress,
+): Promise<(SmallResult | Error)[]> {
+  const { bytes, connections, durationS, rounds } = config.small;
+  const loads = paths.map(() => [] as SmallLoad[]);
+  const roundS = durationS / rounds;
+  progress(`${bytes / 1024} KiB warm-up`);
+  const errors = await inRounds(paths.length, 1, async (index) => {
+    await warmUp(paths[index] as RunningPath, config);
+  });
+  await inRounds(
+    paths.length,
+    rounds,
+    async (index) => {
+      loads[index]?.push(await smallLoad(paths[index] as RunningPath, config, roundS));
+    },
+    (round) =>
+      progress(`${bytes / 1024} KiB x ${connections} connections, round ${round + 1}/${rounds}`),
+    errors,
+  );
+  return paths.map((path, index) => errors[index] ?? smallResult(path, loads[index] ?? []));
+}
+
+/**
+ * Each path's sha256-checked download of `bytes`, then `runs` rounds of one timed download per
+ * path; CPU is each path's own over its timed downloads.
  */
 export async function downloadsInRounds(
   paths: RunningPath[],
@@ -167,53 +264,47 @@ export async function downloadsInRounds(
   runs: number,
   progress: Progress,
 ): Promise<(SingleResult | Error)[]> {
-  const shares: PathDownloads[] = paths.map((path) => ({ path, runs: [], cpuBefore: 0 }));
+  const downloads = paths.map(() => [] as Download[]);
+  const cpuBefore = paths.map(() => 0);
   progress(`${mib(bytes)} MiB sha256 check`);
-  for (const share of shares) {
-    await attempt(share, async () => {
-      const url = share.path.url(bytes);
-      const check = await download(url, share.path.headers, bytes, true);
-      if (check.sha256 !== patternDigest(bytes)) throw new Error(`${url}: wrong bytes (sha256)`);
-      share.cpuBefore = cpuSeconds(share.path);
-    });
-  }
-  for (let round = 0; round < runs; round++) {
-    progress(`${mib(bytes)} MiB round ${round + 1}/${runs}`);
-    for (let turn = 0; turn < shares.length; turn++) {
-      const share = shares[(round + turn) % shares.length] as PathDownloads;
-      await attempt(share, async () => {
-        share.runs.push(await download(share.path.url(bytes), share.path.headers, bytes));
-      });
-    }
-  }
-  return shares.map((share) => share.error ?? singleResult(share, bytes));
-}
-
-async function attempt(share: PathDownloads, step: () => Promise<void>): Promise<void> {
-  if (share.error) return;
-  try {
-    await step();
-  } catch (error) {
-    share.error = error instanceof Error ? error : new Error(String(error));
-  }
-}
-
-function cpuSeconds(path: RunningPath): number {
-  return path.root === undefined ? 0 : treeCpuSeconds(path.root);
-}
-
-function singleResult(share: PathDownloads, bytes: number): SingleResult {
-  const deliveredGiB = (bytes * share.runs.length) / GIB;
-  return {
-    bytes,
-    runs: share.runs.length,
-    ms: spread(share.runs.map((run) => run.ms)),
-    ttfbMs: spread(share.runs.map((run) => run.ttfbMs)),
-    cpuSecondsPerGiB:
-      share.path.root === undefined
-        ? undefined
-        : (cpuSeconds(share.path) - share.cpuBefore) / deliveredGiB,
-  };
+  const errors = await inRounds(
+    paths.length,
+    1,
+    async (index) => {
+      const path = paths[index] as RunningPath;
+      const check = await download(path.url(bytes), path.headers, bytes, true);
+      if (check.sha256 !== patternDigest(bytes))
+        throw new Error(`${path.url(bytes)}: wrong bytes (sha256)`);
+      cpuBefore[index] = cpuSeconds(path);
+    },
+    () => {},
+  );
+  await inRounds(
+    paths.length,
+    runs,
+    async (index) => {
+      const path = paths[index] as RunningPath;
+      downloads[index]?.push(await download(path.url(bytes), path.headers, bytes));
+    },
+    (round) => progress(`${mib(bytes)} MiB round ${round + 1}/${runs}`),
+    errors,
+  );
+  return paths.map((path, index) => {
+    const done = downloads[index] as Download[];
+    const deliveredGiB = (bytes * done.length) / GIB;
+    return (
+      errors[index] ?? {
+        bytes,
+        runs: done.length,
+        ms: spread(done.map((run) => run.ms)),
+        ttfbMs: spread(done.map((run) => run.ttfbMs)),
+        cpuSecondsPerGiB:
+          path.root === undefined
+            ? undefined
+            : (cpuSeconds(path) - (cpuBefore[index] as number)) / deliveredGiB,
+      }
+    );
+  });
 }
 
 /** `clients` downloads of the same object at once: aggregate throughput and the peak RSS. */
@@ -227,7 +318,7 @@ export async function concurrentDownloads(
   progress(`${clients} x ${mib(bytes)} MiB at once`);
   const sampler = path.root === undefined ? undefined : samplePeakRss(path.root);
   const started = performance.now();
-  let peak: number | undefined;
+  let peak: PeakMemory | undefined;
   try {
     await Promise.all(Array.from({ length: clients }, () => download(url, path.headers, bytes)));
   } finally {
@@ -238,7 +329,8 @@ export async function concurrentDownloads(
     clients,
     bytes,
     mibPerS: mib(clients * bytes) / seconds,
-    peakRssMiB: peak === undefined ? undefined : mib(peak),
+    peakRssMiB: peak && mib(peak.rssBytes),
+    peakAnonymousMiB: peak && mib(peak.anonymousBytes),
   };
 }
 
@@ -254,7 +346,7 @@ export async function throttledDownload(
   const { bytes, bytesPerSecond } = config.throttled;
   const sampler = samplePeakRss(root);
   const started = performance.now();
-  let peak = 0;
+  let peak: PeakMemory = { rssBytes: 0, anonymousBytes: 0 };
   try {
     const { statusCode, body } = await request(path.url(bytes), { headers: path.headers });
     if (statusCode !== 200) {
@@ -275,6 +367,7 @@ export async function throttledDownload(
     bytes,
     bytesPerSecond,
     seconds: (performance.now() - started) / 1000,
-    peakRssMiB: mib(peak),
+    peakRssMiB: mib(peak.rssBytes),
+    peakAnonymousMiB: mib(peak.anonymousBytes),
   };
 }
