@@ -199,7 +199,7 @@ function fail(target: TargetResult, error: unknown, prefix = ''): void {
  * Starts a path and measures its idle memory; returns it, still running, unless it failed. Its
  * target joins `results` either way.
  */
-async function startAlone(
+async function startAndMeasureIdle(
   spec: PathSpec,
   origin: Origin,
   pathContext: PathContext,
@@ -340,7 +340,7 @@ async function benchOrigin(
       const pathContext = pathContextFor(`path-${results.length}`);
       const reason = spec.unavailable?.(pathContext);
       if (reason) notes.push(`${label(plan.name, spec.name)}: not run, ${reason}.`);
-      else started.push(...(await startAlone(spec, origin, pathContext, results)));
+      else started.push(...(await startAndMeasureIdle(spec, origin, pathContext, results)));
     }
     await measureInRounds(
       plan.name,
