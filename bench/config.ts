@@ -24,7 +24,7 @@ export interface BenchConfig {
     durationS: number;
     rounds: number;
   };
-  /** Single downloads, timed one after the other; the first of each size is hashed, untimed. */
+  /** Single downloads, in rounds across the paths; the first of each size is hashed, untimed. */
   single: { bytes: number[]; runs: number };
   concurrent: { bytes: number; clients: number };
   throttled: { bytes: number; bytesPerSecond: number };

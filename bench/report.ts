@@ -96,12 +96,12 @@ function plural(count: number, noun: string): string {
   return `${count} ${noun}${count === 1 ? '' : 's'}`;
 }
 
+/** A peak's RSS, with its anonymous memory in parentheses. */
 function withAnonymous(
-  peak: { peakRssMiB?: number; peakAnonymousMiB?: number } | undefined,
+  peak: { peakRssMiB: number | undefined; peakAnonymousMiB: number | undefined } | undefined,
 ): string {
   if (peak?.peakRssMiB === undefined) return NONE;
-  const own = peak.peakAnonymousMiB === undefined ? '' : ` (${fixed(peak.peakAnonymousMiB)})`;
-  return `${fixed(peak.peakRssMiB)}${own}`;
+  return `${fixed(peak.peakRssMiB)} (${fixed(peak.peakAnonymousMiB)})`;
 }
 
 /** The throttled origin: one large download per path, median seconds and MiB/s. */
@@ -214,7 +214,7 @@ export function renderMarkdown(run: BenchRun): string {
     `Node ${machine.node}${machine.nginx ? `, nginx ${machine.nginx}` : ''}. Everything on 127.0.0.1: origin, paths and`,
     'clients share the same cores, so compare figures within one run, not across runs.',
     '',
-    `- ${plan.small.bytes / 1024} KiB: autocannon, ${plan.small.connections} keep-alive connections, ${plan.small.durationS} s per path after a ${plan.small.warmupS} s warm-up, in ${plural(plan.small.rounds ?? 1, 'round')} (as the large downloads below); req/s, p50 and p99 are the medians of the rounds.`,
+    `- ${plan.small.bytes / 1024} KiB: autocannon, ${plan.small.connections} keep-alive connections, ${plan.small.durationS} s per path after a ${plan.small.warmupS} s warm-up, in ${plural(plan.small.rounds, 'round')} (as the large downloads below); req/s, p50 and p99 are the medians of the rounds.`,
     `- 10 MiB and 100 MiB: median of ${plan.singleRuns} downloads (min-max), after one download whose sha256 is checked; TTFB is the time to the first body byte. Every path of an origin runs meanwhile and the downloads go in rounds, one per path in an order rotated each round, so that the machine's drift falls on all paths alike; the paths not measured wait idle.`,
     `- ${plan.concurrent.clients}x${plan.concurrent.bytes / MIB} MiB: all at once; aggregate MiB/s and the peak RSS of the path's processes (VmRSS of the process and its children, summed, every 50 ms), with in parentheses their anonymous memory at that peak.`,
     `- Anonymous memory (smaps_rollup's \`Anonymous\`, summed over the path's processes) is what the processes allocated themselves: V8's heap, buffers, stacks. It leaves out file pages such as the Node binary's, which the kernel holds once for every node process on the machine and the RSS sum counts once per process (about 40 MiB in each streamgate process). The goals are on RSS.`,

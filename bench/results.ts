@@ -56,7 +56,7 @@ export interface BenchRun {
       connections: number;
       durationS: number;
       warmupS: number;
-      rounds?: number;
+      rounds: number;
     };
     singleRuns: number;
     concurrent: { clients: number; bytes: number };

@@ -178,10 +178,9 @@ async function measureInRounds<T>(
   record: (target: TargetResult, result: T) => void,
 ): Promise<void> {
   const live = paths.filter((path) => path.target.error === undefined);
-  const step = progress(`${originName} / ${live.length} paths in rounds`);
   const results = await workload(
     live.map((path) => path.running),
-    step,
+    progress(`${originName} / ${live.length} paths in rounds`),
   );
   results.forEach((result, index) => {
     const { target } = live[index] as Measured;
@@ -204,18 +203,18 @@ async function startAndMeasureIdle(
   origin: Origin,
   pathContext: PathContext,
   results: TargetResult[],
-): Promise<Measured[]> {
+): Promise<Measured | undefined> {
   const target: TargetResult = { origin: origin.name, path: spec.name, single: [] };
   results.push(target);
   let running: RunningPath | undefined;
   try {
     running = own(await spec.start(origin, pathContext));
     await measureIdle(target, running);
-    return [{ spec, target, running }];
+    return { spec, target, running };
   } catch (error) {
     fail(target, error);
     if (running) await release(running);
-    return [];
+    return undefined;
   }
 }
 
@@ -339,8 +338,12 @@ async function benchOrigin(
     for (const spec of specs) {
       const pathContext = pathContextFor(`path-${results.length}`);
       const reason = spec.unavailable?.(pathContext);
-      if (reason) notes.push(`${label(plan.name, spec.name)}: not run, ${reason}.`);
-      else started.push(...(await startAndMeasureIdle(spec, origin, pathContext, results)));
+      if (reason) {
+        notes.push(`${label(plan.name, spec.name)}: not run, ${reason}.`);
+        continue;
+      }
+      const measured = await startAndMeasureIdle(spec, origin, pathContext, results);
+      if (measured) started.push(measured);
     }
     await measureInRounds(
       plan.name,

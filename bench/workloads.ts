@@ -51,7 +51,7 @@ export interface ConcurrentResult {
   bytes: number;
   mibPerS: number;
   peakRssMiB: number | undefined;
-  peakAnonymousMiB?: number;
+  peakAnonymousMiB: number | undefined;
 }
 
 export interface ThrottledResult {
@@ -59,7 +59,7 @@ export interface ThrottledResult {
   bytesPerSecond: number;
   seconds: number;
   peakRssMiB: number;
-  peakAnonymousMiB?: number;
+  peakAnonymousMiB: number;
 }
 
 /** Reports a step of the current target on the progress line. */
@@ -139,19 +139,19 @@ export async function idleRss(
  * rounds; returns each path's error, if any. The paths not taking their turn wait meanwhile.
  */
 async function inRounds(
-  paths: number,
+  paths: RunningPath[],
   rounds: number,
-  turn: (index: number) => Promise<void>,
+  turn: (path: RunningPath, index: number) => Promise<void>,
   progress: (round: number) => void = () => {},
-  errors: (Error | undefined)[] = new Array(paths).fill(undefined),
+  errors: (Error | undefined)[] = paths.map(() => undefined),
 ): Promise<(Error | undefined)[]> {
   for (let round = 0; round < rounds; round++) {
     progress(round);
-    for (let step = 0; step < paths; step++) {
-      const index = (round + step) % paths;
+    for (let step = 0; step < paths.length; step++) {
+      const index = (round + step) % paths.length;
       if (errors[index]) continue;
       try {
-        await turn(index);
+        await turn(paths[index] as RunningPath, index);
       } catch (error) {
         errors[index] = error instanceof Error ? error : new Error(String(error));
       }
@@ -238,14 +238,14 @@ export async function smallRequestsInRounds(
   const loads = paths.map(() => [] as SmallLoad[]);
   const roundS = durationS / rounds;
   progress(`${bytes / 1024} KiB warm-up`);
-  const errors = await inRounds(paths.length, 1, async (index) => {
-    await warmUp(paths[index] as RunningPath, config);
+  const errors = await inRounds(paths, 1, async (path) => {
+    await warmUp(path, config);
   });
   await inRounds(
-    paths.length,
+    paths,
     rounds,
-    async (index) => {
-      loads[index]?.push(await smallLoad(paths[index] as RunningPath, config, roundS));
+    async (path, index) => {
+      loads[index]?.push(await smallLoad(path, config, roundS));
     },
     (round) =>
       progress(`${bytes / 1024} KiB x ${connections} connections, round ${round + 1}/${rounds}`),
@@ -267,23 +267,17 @@ export async function downloadsInRounds(
   const downloads = paths.map(() => [] as Download[]);
   const cpuBefore = paths.map(() => 0);
   progress(`${mib(bytes)} MiB sha256 check`);
-  const errors = await inRounds(
-    paths.length,
-    1,
-    async (index) => {
-      const path = paths[index] as RunningPath;
-      const check = await download(path.url(bytes), path.headers, bytes, true);
-      if (check.sha256 !== patternDigest(bytes))
-        throw new Error(`${path.url(bytes)}: wrong bytes (sha256)`);
-      cpuBefore[index] = cpuSeconds(path);
-    },
-    () => {},
-  );
+  const errors = await inRounds(paths, 1, async (path, index) => {
+    const check = await download(path.url(bytes), path.headers, bytes, true);
+    if (check.sha256 !== patternDigest(bytes)) {
+      throw new Error(`${path.url(bytes)}: wrong bytes (sha256)`);
+    }
+    cpuBefore[index] = cpuSeconds(path);
+  });
   await inRounds(
-    paths.length,
+    paths,
     runs,
-    async (index) => {
-      const path = paths[index] as RunningPath;
+    async (path, index) => {
       downloads[index]?.push(await download(path.url(bytes), path.headers, bytes));
     },
     (round) => progress(`${mib(bytes)} MiB round ${round + 1}/${runs}`),
