@@ -1,13 +1,19 @@
 /**
- * Compiles the bench's own servers (bare proxy, TCP relay, naive port, throttling proxy) to plain JavaScript, so
+ * Compiles the bench's own servers (bare proxies, TCP relay, naive port, throttling proxy) to plain JavaScript, so
  * that no TypeScript loader sits in the memory and CPU the bench measures for them.
  */
 import { execFileSync } from 'node:child_process';
 import path from 'node:path';
 
-const SERVERS = ['bare-proxy.ts', 'tcp-relay.ts', 'naive.ts', 'throttle-proxy.ts'];
+const SERVERS = [
+  'bare-proxy.ts',
+  'fastify-proxy.ts',
+  'tcp-relay.ts',
+  'naive.ts',
+  'throttle-proxy.ts',
+];
 
-/** Writes bare-proxy.js, tcp-relay.js, naive.js and throttle-proxy.js (and what they import) to `outDir`. */
+/** Writes each of SERVERS as JavaScript (and what they import) to `outDir`. */
 export function buildBenchServers(outDir: string): void {
   execFileSync(
     process.execPath,

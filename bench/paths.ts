@@ -1,7 +1,7 @@
 /**
  * The ways a client can reach an origin's objects, each started as its own process tree on a
  * free port of 127.0.0.1: straight to the origin, through nginx proxy_pass, a raw TCP relay, a
- * bare Node proxy, streamgate (with WORKERS processes, and with one) and the naive buffered port.
+ * bare Node proxy and the same in Fastify, streamgate (with WORKERS processes, and with one) and the naive buffered port.
  */
 import { readFileSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
@@ -147,7 +147,7 @@ export const nginxProxy: PathSpec = {
 
 const tcpRelay: PathSpec = {
   name: 'raw TCP relay',
-  throttled: false,
+  throttled: true,
   async start(origin, context) {
     const paths = await originPaths(origin, context.sizes);
     const port = await freePort();
@@ -167,29 +167,53 @@ const tcpRelay: PathSpec = {
   },
 };
 
-const bareProxy: PathSpec = {
-  name: 'bare Node proxy',
-  throttled: true,
-  async start(origin, context) {
-    const port = await freePort();
-    const base = `http://127.0.0.1:${port}`;
-    const objectPath = (bytes: number) => `/${BUCKET}/${objectKey(bytes)}`;
-    const child = await startServer(
-      process.execPath,
-      [path.join(context.buildDir, 'bare-proxy.js')],
-      {
-        PORT: String(port),
-        ORIGIN_URL: origin.endpoint,
-        AWS_REGION: origin.region,
-        AWS_ACCESS_KEY_ID: origin.credentials.accessKeyId,
-        AWS_SECRET_ACCESS_KEY: origin.credentials.secretAccessKey,
-        WORKERS: String(context.workers),
-      },
-      base + objectPath(Math.min(...context.sizes)),
-    );
-    return ownServer(base, child, objectPath);
-  },
-};
+/**
+ * A bare proxy (`script`, compiled in the build directory) that signs and relays
+ * `/{bucket}/{key}`, with `nodeFlags` and as many processes as `workers` says.
+ */
+function bareProxyPath(
+  name: string,
+  script: string,
+  workers: (context: PathContext) => number,
+  nodeFlags: () => string[] = () => [],
+): PathSpec {
+  return {
+    name,
+    throttled: true,
+    async start(origin, context) {
+      const port = await freePort();
+      const base = `http://127.0.0.1:${port}`;
+      const objectPath = (bytes: number) => `/${BUCKET}/${objectKey(bytes)}`;
+      const child = await startServer(
+        process.execPath,
+        [...nodeFlags(), path.join(context.buildDir, script)],
+        {
+          PORT: String(port),
+          ORIGIN_URL: origin.endpoint,
+          AWS_REGION: origin.region,
+          AWS_ACCESS_KEY_ID: origin.credentials.accessKeyId,
+          AWS_SECRET_ACCESS_KEY: origin.credentials.secretAccessKey,
+          WORKERS: String(workers(context)),
+        },
+        base + objectPath(Math.min(...context.sizes)),
+      );
+      return ownServer(base, child, objectPath);
+    },
+  };
+}
+
+const bareProxy = bareProxyPath('bare Node proxy', 'bare-proxy.js', (context) => context.workers);
+/**
+ * Beside streamgate (WORKERS=1): one process with the start script's Node flags, so that what
+ * separates the two is streamgate's own code, and what separates it from the bare Node proxy is
+ * the framework.
+ */
+const bareFastifyProxy = bareProxyPath(
+  'bare Fastify proxy (1 process)',
+  'fastify-proxy.js',
+  () => 1,
+  () => streamgateArgv().slice(0, -1),
+);
 
 /**
  * streamgate as `npm start` runs it: the Node flags of package.json's start script (such as the
@@ -279,6 +303,7 @@ export function allPaths(workers: number): PathSpec[] {
     nginxProxy,
     tcpRelay,
     bareProxy,
+    bareFastifyProxy,
     imageRoute(`streamgate (WORKERS=${workers})`, true, streamgate, (c) => c.workers),
     ...(workers > 1 ? [imageRoute('streamgate (WORKERS=1)', true, streamgate, () => 1)] : []),
     {

@@ -55,7 +55,12 @@ describe('bench paths from an s3rver origin', () => {
     await rm(buildDir, { recursive: true, force: true });
   });
 
-  for (const name of ['direct', 'raw TCP relay', 'bare Node proxy']) {
+  for (const name of [
+    'direct',
+    'raw TCP relay',
+    'bare Node proxy',
+    'bare Fastify proxy (1 process)',
+  ]) {
     it(`${name} delivers the object byte-identical, as many times as asked`, async () => {
       const spec = allPaths(2).find((candidate) => candidate.name === name);
       if (spec === undefined) throw new Error(`no path ${name}`);
@@ -73,16 +78,19 @@ describe('bench paths from an s3rver origin', () => {
     });
   }
 
-  it('the bare Node proxy relays a Range request and its 206', async () => {
-    const spec = allPaths(1).find((candidate) => candidate.name === 'bare Node proxy');
-    const started = await spec?.start(origin, { ...context, workers: 1 });
-    if (started === undefined) throw new Error('no bare proxy');
-    running.push(started);
-    const answer = await fetchDigest(started, 3 * MIB, { range: 'bytes=1000-1999999' });
-    expect(answer.statusCode).toBe(206);
-    expect(answer.headers['content-range']).toBe(`bytes 1000-1999999/${3 * MIB}`);
-    expect(answer.sha256).toBe(
-      createHash('sha256').update(patternBytes(1000, 2_000_000)).digest('hex'),
-    );
-  });
+  it.each(['bare Node proxy', 'bare Fastify proxy (1 process)'])(
+    'the %s relays a Range request and its 206',
+    async (name) => {
+      const spec = allPaths(1).find((candidate) => candidate.name === name);
+      const started = await spec?.start(origin, { ...context, workers: 1 });
+      if (started === undefined) throw new Error(`no ${name}`);
+      running.push(started);
+      const answer = await fetchDigest(started, 3 * MIB, { range: 'bytes=1000-1999999' });
+      expect(answer.statusCode).toBe(206);
+      expect(answer.headers['content-range']).toBe(`bytes 1000-1999999/${3 * MIB}`);
+      expect(answer.sha256).toBe(
+        createHash('sha256').update(patternBytes(1000, 2_000_000)).digest('hex'),
+      );
+    },
+  );
 });
