@@ -1,6 +1,7 @@
 /**
- * Compiles the bench's own servers (bare proxies, TCP relay, naive port, throttling proxy) to plain JavaScript, so
- * that no TypeScript loader sits in the memory and CPU the bench measures for them.
+ * Compiles the bench's own servers (bare proxies, TCP relay, naive port, throttling proxy) to
+ * plain JavaScript, so that no TypeScript loader sits in the memory and CPU the bench measures
+ * for them.
  */
 import { execFileSync } from 'node:child_process';
 import path from 'node:path';

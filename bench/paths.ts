@@ -1,7 +1,8 @@
 /**
  * The ways a client can reach an origin's objects, each started as its own process tree on a
  * free port of 127.0.0.1: straight to the origin, through nginx proxy_pass, a raw TCP relay, a
- * bare Node proxy and the same in Fastify, streamgate (with WORKERS processes, and with one) and the naive buffered port.
+ * bare Node proxy and the same in Fastify, streamgate (with WORKERS processes, and with one)
+ * and the naive buffered port.
  */
 import { readFileSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
