@@ -80,6 +80,7 @@ export async function throttledOriginDownload(
     THROTTLED_PLAN.runs,
     progress,
   );
-  if (result === undefined || result instanceof Error) throw result;
+  if (result instanceof Error) throw result;
+  if (result === undefined) throw new Error('no download result');
   return result;
 }
