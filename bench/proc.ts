@@ -29,13 +29,21 @@ export function processTree(root: number): number[] {
   return tree;
 }
 
+function rssBytes(pid: number): number {
+  return Number(/VmRSS:\s+(\d+)/.exec(readOrEmpty(`/proc/${pid}/status`))?.[1] ?? 0) * 1024;
+}
+
 /** Resident memory of the tree, in bytes (the sum of every process's VmRSS). */
 export function treeRssBytes(root: number): number {
-  let kib = 0;
-  for (const pid of processTree(root)) {
-    kib += Number(/VmRSS:\s+(\d+)/.exec(readOrEmpty(`/proc/${pid}/status`))?.[1] ?? 0);
-  }
-  return kib * 1024;
+  return processTree(root).reduce((sum, pid) => sum + rssBytes(pid), 0);
+}
+
+/**
+ * The VmRSS of the tree's largest process, in bytes: what "per process" means for a cluster,
+ * whose primary (it loads no app) is far lighter than its workers, so an average flatters them.
+ */
+export function largestProcessRssBytes(root: number): number {
+  return Math.max(0, ...processTree(root).map(rssBytes));
 }
 
 /** CPU time (user + system) the live processes of the tree have used, in seconds. */

@@ -70,7 +70,7 @@ function memoryTable(run: BenchRun, targets: TargetResult[]): string {
   const header = [
     'path',
     'processes',
-    'idle RSS MiB (per process)',
+    'idle RSS MiB (largest process)',
     'idle anonymous MiB',
     `peak RSS MiB (anonymous), ${concurrent.clients}x${concurrent.bytes / MIB} MiB`,
     `peak RSS MiB (anonymous), ${throttled.bytes / MIB} MiB @ ${throttled.bytesPerSecond / MIB} MiB/s`,
@@ -82,7 +82,7 @@ function memoryTable(run: BenchRun, targets: TargetResult[]): string {
     fixed(target.processes),
     target.idleRssMiB === undefined
       ? NONE
-      : `${fixed(target.idleRssMiB)} (${fixed(target.idleRssMiB / (target.processes ?? 1))})`,
+      : `${fixed(target.idleRssMiB)} (${fixed(target.idleLargestRssMiB)})`,
     fixed(target.idleAnonymousMiB),
     withAnonymous(target.concurrent),
     withAnonymous(target.throttled),
@@ -217,6 +217,7 @@ export function renderMarkdown(run: BenchRun): string {
     `- ${plan.small.bytes / 1024} KiB: autocannon, ${plan.small.connections} keep-alive connections, ${plan.small.durationS} s per path after a ${plan.small.warmupS} s warm-up, in ${plural(plan.small.rounds, 'round')} (as the large downloads below); req/s, p50 and p99 are the medians of the rounds.`,
     `- 10 MiB and 100 MiB: median of ${plan.singleRuns} downloads (min-max), after one download whose sha256 is checked; TTFB is the time to the first body byte. Every path of an origin runs meanwhile and the downloads go in rounds, one per path in an order rotated each round, so that the machine's drift falls on all paths alike; the paths not measured wait idle.`,
     `- ${plan.concurrent.clients}x${plan.concurrent.bytes / MIB} MiB: all at once; aggregate MiB/s and the peak RSS of the path's processes (VmRSS of the process and its children, summed, every 50 ms), with in parentheses their anonymous memory at that peak.`,
+    "- Idle RSS: the sum over the path's processes one second after it answered, and in parentheses its largest process, on which the per-process goal is judged: for a cluster that is a worker, since the primary loads no app and idles far lighter.",
     `- Anonymous memory (smaps_rollup's \`Anonymous\`, summed over the path's processes) is what the processes allocated themselves: V8's heap, buffers, stacks. It leaves out file pages such as the Node binary's, which the kernel holds once for every node process on the machine and the RSS sum counts once per process (about 40 MiB in each streamgate process). The goals are on RSS.`,
     `- ${plan.throttled.bytes / MIB} MiB @ ${plan.throttled.bytesPerSecond / MIB} MiB/s: one client reading no faster than that, on the ${plan.throttled.origin ?? 'first'} origin, for the streaming gateways; peak RSS as above.`,
     `- CPU: user + system seconds of the path's processes over the timed 100 MiB downloads, per GiB delivered.`,

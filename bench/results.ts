@@ -12,6 +12,8 @@ export interface TargetResult {
   /** Processes in the path's tree once idle (none for direct). */
   processes?: number;
   idleRssMiB?: number;
+  /** The idle RSS of the tree's largest process: a worker, for a cluster (bench/proc.ts). */
+  idleLargestRssMiB?: number;
   /** The tree's idle anonymous memory: what it allocated, without file pages (bench/proc.ts). */
   idleAnonymousMiB?: number;
   small?: SmallResult;

@@ -163,6 +163,7 @@ async function measureIdle(target: TargetResult, running: RunningPath): Promise<
   if (idle) {
     target.processes = idle.processes;
     target.idleRssMiB = idle.totalMiB;
+    target.idleLargestRssMiB = idle.largestMiB;
     target.idleAnonymousMiB = idle.anonymousMiB;
   }
 }

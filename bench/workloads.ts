@@ -11,6 +11,7 @@ import { patternSha256 } from '../dev/pattern.js';
 import { type BenchConfig, MIB } from './config.js';
 import type { RunningPath } from './paths.js';
 import {
+  largestProcessRssBytes,
   type PeakMemory,
   processTree,
   samplePeakRss,
@@ -118,16 +119,19 @@ function patternDigest(bytes: number): string {
   return digest;
 }
 
-/** Idle resident memory of the path's processes: total and per process. */
+/** Idle resident memory of the path's processes: total, of the largest, and anonymous. */
 export async function idleRss(
   path: RunningPath,
   config: BenchConfig,
-): Promise<{ processes: number; totalMiB: number; anonymousMiB: number } | undefined> {
+): Promise<
+  { processes: number; totalMiB: number; largestMiB: number; anonymousMiB: number } | undefined
+> {
   if (path.root === undefined) return undefined;
   await sleep(config.idleSettleMs);
   return {
     processes: processTree(path.root).length,
     totalMiB: mib(treeRssBytes(path.root)),
+    largestMiB: mib(largestProcessRssBytes(path.root)),
     anonymousMiB: mib(treeAnonymousBytes(path.root)),
   };
 }

@@ -64,6 +64,7 @@ describe('evaluateGoals', () => {
       single: [single(10 * MIB, 130), single(100 * MIB, 1150)],
       processes: 3,
       idleRssMiB: 3 * 69,
+      idleLargestRssMiB: 69,
       concurrent: {
         clients: 64,
         bytes: 10 * MIB,
@@ -89,7 +90,8 @@ describe('evaluateGoals', () => {
       ...atGoals,
       small: small(799),
       single: [single(10 * MIB, 131), single(100 * MIB, 1151)],
-      idleRssMiB: 3 * 70,
+      idleRssMiB: 3 * 60,
+      idleLargestRssMiB: 70,
       concurrent: {
         clients: 64,
         bytes: 10 * MIB,
