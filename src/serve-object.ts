@@ -1,4 +1,4 @@
-import type { Readable } from 'node:stream';
+import { Readable } from 'node:stream';
 import { catalogue, GatewayError, SourceError, type SourceErrorCodes } from './errors.js';
 import {
   type Decision,
@@ -10,6 +10,7 @@ import { type Presentation, responseHeaders } from './http/headers.js';
 import type { ReadSharing } from './read-sharing.js';
 import type { ByteRange, ObjectStream, Source } from './sources/source.js';
 import type { StreamScope } from './stream/events.js';
+import { firstBytes } from './stream/first-bytes.js';
 import { type OpenPolicy, openObject, statObject } from './stream/open.js';
 import { ParallelBody } from './stream/parallel-body.js';
 import { type ParallelPolicy, type PartPlan, planParts } from './stream/parts.js';
@@ -59,7 +60,8 @@ const DETAIL_OF = {
  * at once (one round trip); HEAD and requests with Range or If-* headers first read the
  * validators, decide the status, and only then open exactly the bytes to send. Aborting
  * `controller` ends every source request; the body aborts it itself when destroyed early.
- * Source failures are thrown as the route's GatewayError.
+ * A body is returned once it holds its first bytes, so that a source failing before them is
+ * answered with an error status. Source failures are thrown as the route's GatewayError.
  */
 export async function serveObject(
   request: ObjectRequest,
@@ -68,29 +70,40 @@ export async function serveObject(
   controller: AbortController,
 ): Promise<ObjectAnswer> {
   try {
-    if (request.method !== 'HEAD' && !needsValidators(request.headers)) {
-      if (policy.sharing !== undefined) {
-        const own = (opened: ObjectStream) =>
-          streamingAnswer({ status: 200 }, opened, target, policy, controller);
-        return await policy.sharing.plain(target, policy, controller, own);
-      }
-      const opened = await openObject(
-        target.source,
-        target.key,
-        {},
-        policy.open,
-        controller.signal,
-        observed(target),
-      );
-      return streamingAnswer({ status: 200 }, opened, target, policy, controller);
-    }
-    return await decideThenOpen(request, target, policy, controller);
+    const answer = await answerOf(request, target, policy, controller);
+    if (answer.body instanceof Readable) await firstBytes(answer.body);
+    return answer;
   } catch (error) {
     if (error instanceof SourceError) {
       throw new GatewayError(target.errors[error.failure], { cause: error });
     }
     throw error;
   }
+}
+
+async function answerOf(
+  request: ObjectRequest,
+  target: ObjectTarget,
+  policy: ServePolicy,
+  controller: AbortController,
+): Promise<ObjectAnswer> {
+  if (request.method !== 'HEAD' && !needsValidators(request.headers)) {
+    if (policy.sharing !== undefined) {
+      const own = (opened: ObjectStream) =>
+        streamingAnswer({ status: 200 }, opened, target, policy, controller);
+      return await policy.sharing.plain(target, policy, controller, own);
+    }
+    const opened = await openObject(
+      target.source,
+      target.key,
+      {},
+      policy.open,
+      controller.signal,
+      observed(target),
+    );
+    return streamingAnswer({ status: 200 }, opened, target, policy, controller);
+  }
+  return await decideThenOpen(request, target, policy, controller);
 }
 
 async function decideThenOpen(

@@ -1,8 +1,9 @@
-import { createServer } from 'node:net';
+import http from 'node:http';
+import { type AddressInfo, createServer } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { patternBytes, patternSha256, patternStream, sha256 } from '../dev/pattern.js';
 import { type RunningGateway, s3Env, startGateway } from './helpers/gateway.js';
-import { download } from './helpers/http-client.js';
+import { download, pathParamIssue } from './helpers/http-client.js';
 import { type Origins, startOrigins } from './helpers/origins.js';
 import { type TempStore, tempStore } from './helpers/store.js';
 
@@ -112,6 +113,38 @@ describe('streaming from real servers on loopback', () => {
     }
   });
 
+  it.each([
+    { fault: 'resets', status: 502, detail: 'Failed to download bytes' },
+    // It answered (its headers), then failed to send the bytes: a failed download, not a timeout.
+    { fault: 'goes quiet', status: 502, detail: 'Failed to download bytes' },
+  ])(
+    'answers an upstream that $fault after its headers, before any byte, with $status',
+    async ({ fault, status, detail }) => {
+      const origin = http.createServer((request, response) => {
+        response.writeHead(200, { 'content-length': '100000' }).flushHeaders();
+        if (fault === 'resets') setTimeout(() => request.socket.destroy(), 20);
+      });
+      await new Promise<void>((resolve) => origin.listen(0, '127.0.0.1', resolve));
+      const { port } = origin.address() as AddressInfo;
+      const gateway = await startGateway({
+        UPSTREAM_BASE_URL: `http://127.0.0.1:${port}`,
+        UPSTREAM_PATH_TEMPLATE: '/{size}',
+        IDLE_TIMEOUT_MS: '200',
+      });
+      try {
+        const response = await fetch(`${gateway.url}/tasks/1/bytes/100000`);
+        expect(response.status).toBe(status);
+        expect(response.headers.get('content-type')).toMatch(/^application\/json/);
+        expect(response.headers.get('content-range')).toBeNull();
+        expect(await response.json()).toEqual({ detail });
+      } finally {
+        await gateway.close();
+        origin.closeAllConnections();
+        await new Promise((resolve) => origin.close(resolve));
+      }
+    },
+  );
+
   it('answers unreachable storage and an unreachable upstream with 502, leaking nothing', async () => {
     const port = await closedPort();
     const unreachable = await startGateway({
@@ -152,6 +185,18 @@ describe('streaming from real servers on loopback', () => {
     const body = (await response.json()) as { detail: { loc: string[]; type: string }[] };
     expect(body.detail[0]?.loc).toEqual(['path', name]);
     expect(body.detail[0]?.type).toBe('int_parsing');
+  });
+
+  it('answers a task id past 2^53 - 1 with a 422, not the object of the id it rounds to', async () => {
+    const response = await fetch(`${overS3.url}/tasks/9007199254740993/image`);
+    expect(response.status).toBe(422);
+    expect(await response.json()).toEqual(
+      pathParamIssue(
+        'task_id',
+        'Input should be less than or equal to 9007199254740991',
+        'less_than_equal',
+      ),
+    );
   });
 
   it('answers other methods with 405 and allow', async () => {

@@ -3,11 +3,10 @@ export type TaskScope = 'all' | ReadonlySet<number>;
 
 const DECIMAL = /^[0-9]{1,16}$/;
 
+/** A task id, or undefined: past 2^53 two ids would round to one number and share a grant. */
 function taskId(value: unknown): number | undefined {
-  if (typeof value === 'number')
-    return Number.isSafeInteger(value) && value >= 0 ? value : undefined;
-  if (typeof value === 'string' && DECIMAL.test(value)) return Number(value);
-  return undefined;
+  const id = typeof value === 'string' && DECIMAL.test(value) ? Number(value) : value;
+  return typeof id === 'number' && Number.isSafeInteger(id) && id >= 0 ? id : undefined;
 }
 
 /**

@@ -33,12 +33,15 @@ const querystring = {
 const SERVED_METHODS = ['GET', 'HEAD'] as const;
 const OTHER_METHODS = ['POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS'];
 
-/** Parameters as numbers; one above its maximum is a FastAPI-shaped 422. */
+/**
+ * Parameters as numbers; one above its maximum is a FastAPI-shaped 422. Without a maximum of its
+ * own, a parameter stops at 2^53 - 1: beyond it two values would round to one number, one key.
+ */
 function parseParams(specs: readonly ParamSpec[], raw: Record<string, string>) {
   const values: Record<string, number> = {};
-  for (const { name, max } of specs) {
+  for (const { name, max = Number.MAX_SAFE_INTEGER } of specs) {
     const value = Number(raw[name]);
-    if (max !== undefined && value > max) {
+    if (value > max) {
       throw new ValidationError([
         {
           loc: ['path', name],
