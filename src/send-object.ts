@@ -21,6 +21,8 @@ export async function sendObject(
   target: ObjectTarget,
   policy: ServePolicy,
 ): Promise<FastifyReply> {
+  // Gone while an earlier asynchronous hook ran (its 'close' has fired): nothing to open.
+  if (reply.raw.closed) return reply;
   const controller = new AbortController();
   let clientLeft = false;
   reply.raw.once('close', () => {

@@ -1,8 +1,16 @@
-import { createHash } from 'node:crypto';
+import { createHash, generateKeyPairSync } from 'node:crypto';
 import { get, type IncomingMessage } from 'node:http';
 import { finished } from 'node:stream/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  AUDIENCE,
+  ISSUER,
+  type JwksServer,
+  publicJwk,
+  startJwksServer,
+  token,
+} from './helpers/access-fixtures.js';
 import { type RunningGateway, startGateway } from './helpers/gateway.js';
 import { rawRequest } from './helpers/raw-http.js';
 import { type TempStore, tempStore } from './helpers/store.js';
@@ -104,6 +112,48 @@ describe('concurrent stream cap', () => {
     const after = await untilAdmitted(url);
     expect(after.response.statusCode).toBe(200);
     expect(await after.finish()).toEqual({ bytes: SIZE, sha256: zerosSha256 });
+  });
+});
+
+describe('concurrent stream cap, clients gone before the cap is reached', () => {
+  let jwks: JwksServer;
+  let limited: RunningGateway;
+  let headers: Record<string, string>;
+
+  beforeAll(async () => {
+    jwks = await startJwksServer({ delayMs: 300 });
+    const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+    jwks.setKeys([await publicJwk(privateKey, 'k1', 'ES256')]);
+    headers = { authorization: `Bearer ${await token(privateKey, 'ES256', {}, { kid: 'k1' })}` };
+    limited = await startGateway({
+      ...store.env,
+      MAX_CONCURRENT_STREAMS: '1',
+      JWT_JWKS_URL: jwks.url,
+      JWT_ISSUER: ISSUER,
+      JWT_AUDIENCE: AUDIENCE,
+    });
+  });
+
+  afterAll(async () => {
+    await limited?.close();
+    await jwks?.close();
+  });
+
+  it('takes no slot for a client that left while access control fetched its keys', async () => {
+    const url = `${limited.url}${IMAGE}`;
+    for (let i = 0; i < 2; i++) {
+      const request = get(url, { headers, agent: false });
+      request.on('error', () => {});
+      setTimeout(() => request.destroy(), 50);
+    }
+    await sleep(600); // the keys have come, the hooks of both requests have run
+    const after = await fetch(url, { headers: { ...headers, range: 'bytes=0-99' } });
+    expect(after.status).toBe(206);
+    expect(
+      createHash('sha256')
+        .update(Buffer.from(await after.arrayBuffer()))
+        .digest('hex'),
+    ).toBe(createHash('sha256').update(Buffer.alloc(100)).digest('hex'));
   });
 });
 

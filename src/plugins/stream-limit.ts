@@ -12,6 +12,9 @@ export function streamLimit(max: number): onRequestHookHandler {
     active--;
   };
   return async (_request, reply) => {
+    // A client gone during an earlier asynchronous hook: its 'close' has fired already, so a
+    // slot taken now would never be freed. sendObject does not open a source for it either.
+    if (reply.raw.closed) return;
     if (active >= max) {
       throw new GatewayError('TOO_MANY_STREAMS', { headers: { 'retry-after': '1' } });
     }

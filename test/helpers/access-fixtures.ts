@@ -117,13 +117,17 @@ export interface JwksServer {
   close(): Promise<void>;
 }
 
-export async function startJwksServer(): Promise<JwksServer> {
+/** `delayMs`: how long it takes to answer, as a slow identity provider does. */
+export async function startJwksServer({ delayMs = 0 } = {}): Promise<JwksServer> {
   let keys: JWK[] = [];
   const paths: string[] = [];
   const server: Server = createServer((request, response) => {
     paths.push(request.url ?? '');
     if (request.url !== '/jwks.json') return void response.writeHead(404).end();
-    response.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ keys }));
+    const body = JSON.stringify({ keys });
+    setTimeout(() => {
+      response.writeHead(200, { 'content-type': 'application/json' }).end(body);
+    }, delayMs);
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
