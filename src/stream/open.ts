@@ -26,8 +26,9 @@ async function withDeadline<T>(
   parent: AbortSignal,
 ): Promise<T> {
   // One controller per attempt that the parent's abort reaches too: AbortSignal.any would do
-  // the same, at a cost that shows in profiles at small object sizes. The listener lives as long
-  // as the request's own signal, so it also ends a body this attempt opened.
+  // the same, at a cost that shows in profiles at small object sizes. The listener of the attempt
+  // that answers lives as long as the request's own signal, so it also ends the body it opened;
+  // a failed attempt's is removed, or retries and resumes would pile them up on the request.
   const attempt = new AbortController();
   const abort = () => attempt.abort();
   if (parent.aborted) abort();
@@ -40,6 +41,7 @@ async function withDeadline<T>(
   try {
     return await call(attempt.signal);
   } catch (error) {
+    parent.removeEventListener('abort', abort);
     if (timedOut && !parent.aborted) {
       throw new SourceError('timeout', 'source did not answer in time', { cause: error });
     }
@@ -96,8 +98,17 @@ async function withRetry<T>(
       if (reported) report(observed, asked, attempt, startedAt, error);
       const retry = error instanceof SourceError && error.retryable && attempt < policy.attempts;
       if (!retry || signal.aborted) throw error;
-      await sleep(backoff(policy.backoffMs, attempt), undefined, { signal });
+      await backoffUnlessAborted(backoff(policy.backoffMs, attempt), signal);
     }
+  }
+}
+
+/** Waits between attempts; the request's abort ends the wait as a source abort. */
+async function backoffUnlessAborted(ms: number, signal: AbortSignal): Promise<void> {
+  try {
+    await sleep(ms, undefined, { signal });
+  } catch (error) {
+    throw new SourceError('aborted', 'request aborted during a retry backoff', { cause: error });
   }
 }
 
