@@ -68,6 +68,17 @@ describe('CachedCredentials', () => {
     expect((await cache.get()).accessKeyId).toBe('KEY3');
   });
 
+  it('asks again after a pause, not in a loop, for credentials given inside the window', async () => {
+    const { provider } = fakeProvider(4 * MINUTE);
+    const cache = cached(provider);
+    await cache.get();
+    await vi.advanceTimersByTimeAsync(30_000 - 1);
+    expect(provider).toHaveBeenCalledTimes(1);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(provider).toHaveBeenCalledTimes(2);
+    expect((await cache.get()).accessKeyId).toBe('KEY2');
+  });
+
   it('keeps the old credentials while refreshes fail, until they expire', async () => {
     const fake = fakeProvider(60 * MINUTE);
     const cache = cached(fake.provider);

@@ -66,9 +66,12 @@ export class CachedCredentials {
   #accept(credentials: Credentials): void {
     this.#current = credentials;
     const expiration = credentials.expiration?.getTime();
-    if (expiration !== undefined) {
-      this.#schedule(Math.max(0, expiration - this.#policy.refreshBeforeMs - Date.now()));
-    }
+    if (expiration === undefined) return;
+    const untilRefresh = expiration - this.#policy.refreshBeforeMs - Date.now();
+    // Credentials handed out already inside the refresh window (instance and container metadata
+    // do so shortly before they rotate) are asked for again after a pause, not at once: each
+    // answer would otherwise schedule the next call immediately, in a loop until they rotate.
+    this.#schedule(untilRefresh > 0 ? untilRefresh : this.#policy.retryMs);
   }
 
   #schedule(delayMs: number): void {
