@@ -1,6 +1,5 @@
-import fresh from 'fresh';
 import type { ByteRange, ObjectInfo } from '../sources/source.js';
-import { parseEtagList, strongMatch } from './etag.js';
+import { isWeak, parseEtagList, strongMatch } from './etag.js';
 import { resolveRange } from './range.js';
 
 /** The request headers that decide the answer. */
@@ -31,8 +30,50 @@ export function needsValidators(headers: RequestValidators): boolean {
   );
 }
 
+const DAY_NAME = 'Mon|Tue|Wed|Thu|Fri|Sat|Sun';
+const LONG_DAY_NAME = 'Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday';
+const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
+const MONTH = `(?<month>${MONTHS.join('|')})`;
+const TIME = String.raw`(?<hour>[01]\d|2[0-3]):(?<minute>[0-5]\d):(?<second>[0-5]\d|60)`;
+
+/** The three forms of HTTP-date (RFC 9110 §5.6.7), case-sensitive and naming the same fields. */
+const HTTP_DATE_FORMS = [
+  // IMF-fixdate: Sun, 06 Nov 1994 08:49:37 GMT
+  new RegExp(String.raw`^(?:${DAY_NAME}), (?<day>\d\d) ${MONTH} (?<year>\d{4}) ${TIME} GMT$`),
+  // Obsolete RFC 850 date: Sunday, 06-Nov-94 08:49:37 GMT
+  new RegExp(String.raw`^(?:${LONG_DAY_NAME}), (?<day>\d\d)-${MONTH}-(?<year>\d\d) ${TIME} GMT$`),
+  // Obsolete asctime date: Sun Nov  6 08:49:37 1994
+  new RegExp(String.raw`^(?:${DAY_NAME}) ${MONTH} (?<day>[ \d]\d) ${TIME} (?<year>\d{4})$`),
+];
+
+/**
+ * Milliseconds since the epoch, or NaN (which no comparison passes) for anything but an
+ * HTTP-date: RFC 9110 §13.1.3-§13.1.5 have such a date ignored, or If-Range fail, where
+ * `Date.parse` would also read `2024-01-01` or `1`.
+ */
 function httpDate(value: string | undefined): number {
-  return value === undefined ? Number.NaN : Date.parse(value);
+  const fields =
+    value === undefined
+      ? undefined
+      : HTTP_DATE_FORMS.map((form) => form.exec(value)?.groups).find(Boolean);
+  if (fields === undefined) return Number.NaN;
+  const { year = '', month = '', day = '', hour, minute, second } = fields;
+  const date = new Date(0);
+  date.setUTCFullYear(
+    year.length === 2 ? rfc850Year(Number(year)) : Number(year),
+    MONTHS.indexOf(month),
+    Number(day),
+  );
+  // Not a calendar day: `31 Nov` would become 1 Dec.
+  if (date.getUTCDate() !== Number(day)) return Number.NaN;
+  date.setUTCHours(Number(hour), Number(minute), Number(second));
+  return date.getTime();
+}
+
+/** RFC 9110 §5.6.7: the latest year ending in these digits that is at most 50 years ahead. */
+function rfc850Year(twoDigits: number): number {
+  const latest = new Date().getUTCFullYear() + 50;
+  return latest - ((latest - twoDigits) % 100);
 }
 
 /** Whole seconds, as HTTP dates carry no milliseconds. */
@@ -53,20 +94,29 @@ function preconditionFails(headers: RequestValidators, info: ObjectInfo): boolea
   return info.lastModified === undefined || seconds(info.lastModified) > since;
 }
 
-/**
- * RFC 9110 §13.1.2 and §13.1.3, with the `fresh` module that Express and fastify/send use. Only
- * the validators are handed over: `fresh` also applies a cache's rule (a request's
- * `Cache-Control: no-cache` forces a full answer), which an origin must not, and `fetch()` adds
- * that header to every conditional request.
- */
+/** RFC 9110 §13.1.2 and §13.1.3: If-Modified-Since counts only without If-None-Match. */
 function notModified(headers: RequestValidators, info: ObjectInfo): boolean {
   const ifNoneMatch = headers['if-none-match'];
-  const ifModifiedSince = headers['if-modified-since'];
-  if (ifNoneMatch === undefined && ifModifiedSince === undefined) return false;
-  return fresh(
-    { 'if-none-match': ifNoneMatch, 'if-modified-since': ifModifiedSince },
-    { etag: info.etag, 'last-modified': info.lastModified?.toUTCString() },
-  );
+  if (ifNoneMatch !== undefined) return noneMatchFails(ifNoneMatch, info.etag);
+  const since = httpDate(headers['if-modified-since']);
+  return info.lastModified !== undefined && seconds(info.lastModified) <= since;
+}
+
+/**
+ * If-None-Match with weak comparison (RFC 9110 §8.8.3.2). Not `fresh`: its list parsing splits
+ * inside quoted tags and skips spaces but not the tabs that OWS allows (§5.6.1).
+ */
+function noneMatchFails(ifNoneMatch: string, etag: string | undefined): boolean {
+  if (ifNoneMatch.trim() === '*') return true;
+  return etag !== undefined && parseEtagList(ifNoneMatch).some((tag) => weakMatch(tag, etag));
+}
+
+function weakMatch(a: string, b: string): boolean {
+  return opaqueTag(a) === opaqueTag(b);
+}
+
+function opaqueTag(etag: string): string {
+  return isWeak(etag) ? etag.slice(2) : etag;
 }
 
 /** RFC 9110 §13.1.5: a stale If-Range turns a range request into a whole one. */

@@ -13,7 +13,7 @@ describe('resolveRange', () => {
     expect(resolveRange(header, 1000)).toEqual(outcome);
   });
 
-  it('selects the whole object for a suffix longer than it (RFC 9110 §14.1.3)', () => {
+  it('selects the whole object for a suffix longer than it (RFC 9110 §14.1.2)', () => {
     expect(resolveRange('bytes=-5000', 1000)).toEqual({
       kind: 'partial',
       range: { start: 0, end: 999 },
@@ -24,6 +24,18 @@ describe('resolveRange', () => {
     '%s of 1000 bytes is unsatisfiable',
     (header) => {
       expect(resolveRange(header, 1000)).toEqual({ kind: 'unsatisfiable' });
+    },
+  );
+
+  it('answers a non-zero suffix of an empty object with all of it (RFC 9110 §14.1.2)', () => {
+    expect(resolveRange('bytes=-5', 0)).toEqual({ kind: 'whole' });
+    expect(resolveRange('bytes=0-,-5', 0)).toEqual({ kind: 'whole' });
+  });
+
+  it.each(['bytes=0-', 'bytes=-0', 'bytes=0-0'])(
+    '%s of an empty object is unsatisfiable',
+    (header) => {
+      expect(resolveRange(header, 0)).toEqual({ kind: 'unsatisfiable' });
     },
   );
 

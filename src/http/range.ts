@@ -12,7 +12,9 @@ export type RangeOutcome =
  */
 export function resolveRange(header: string, size: number): RangeOutcome {
   const parsed = parseRange(size, wholeForLongSuffixes(header, size), { combine: true });
-  if (parsed === -1) return { kind: 'unsatisfiable' };
+  if (parsed === -1) {
+    return size === 0 && hasNonZeroSuffix(header) ? { kind: 'whole' } : { kind: 'unsatisfiable' };
+  }
   const range =
     parsed === -2 || parsed.type !== 'bytes' || parsed.length !== 1 ? undefined : parsed[0];
   if (range === undefined) return { kind: 'whole' };
@@ -20,13 +22,21 @@ export function resolveRange(header: string, size: number): RangeOutcome {
 }
 
 /**
- * RFC 9110 §14.1.3: a suffix longer than the object selects the whole object, where
+ * RFC 9110 §14.1.2: a suffix longer than the object selects the whole object, where
  * range-parser would call it unsatisfiable; so `-n` with n > size becomes `0-`.
  */
 function wholeForLongSuffixes(header: string, size: number): string {
   return header.replace(/([=,]\s*)-(\d+)/g, (spec, lead: string, digits: string) =>
     Number(digits) > size ? `${lead}0-` : spec,
   );
+}
+
+/**
+ * RFC 9110 §14.1.2: on an empty object a suffix `-n` with n > 0 is still satisfiable, though no
+ * Content-Range can describe it, and range-parser calls even `0-` unsatisfiable there.
+ */
+function hasNonZeroSuffix(header: string): boolean {
+  return /[=,]\s*-0*[1-9]/.test(header);
 }
 
 export function contentRange(range: ByteRange, size: number): string {

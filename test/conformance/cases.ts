@@ -18,8 +18,10 @@ import {
 
 export type { CaseContext, ConformanceCase, StoredObject } from './exchanges.js';
 
-// The large object's Last-Modified (shifted), and the weak form of an ETag.
+// The large object's Last-Modified (shifted), the same in ISO 8601 (no HTTP-date), and the weak
+// form of an ETag.
 const lm = (ctx: CaseContext, offsetMs = 0) => httpDate(ctx.large.lastModified, offsetMs);
+const iso = (ctx: CaseContext, offsetMs = 0) => new Date(lm(ctx, offsetMs)).toISOString();
 const weak = (etag: string) => `W/${etag}`;
 
 export const CASES: readonly ConformanceCase[] = [
@@ -52,7 +54,7 @@ export const CASES: readonly ConformanceCase[] = [
     build: (c) => partial(c, { range: 'bytes=-500' }, c.large.size - 500, c.large.size - 1),
   },
   {
-    name: 'Range -n longer than the object: all of it (§14.1.3)',
+    name: 'Range -n longer than the object: all of it (§14.1.2)',
     build: (c) => partial(c, { range: `bytes=-${c.large.size + 1000}` }, 0, c.large.size - 1),
   },
   {
@@ -64,6 +66,10 @@ export const CASES: readonly ConformanceCase[] = [
     build: (c) => unsatisfiable(c.large, `bytes=${c.large.size}-`),
   },
   { name: 'Range on an empty object: 416', build: (c) => unsatisfiable(c.empty, 'bytes=0-') },
+  {
+    name: 'Range -n on an empty object: all of it (§14.1.2)',
+    build: (c) => whole(c, c.empty, 'GET', { range: 'bytes=-5' }),
+  },
   {
     name: 'Several ranges: whole object',
     build: (c) => whole(c, c.large, 'GET', { range: 'bytes=0-9,200-299' }),
@@ -102,6 +108,10 @@ export const CASES: readonly ConformanceCase[] = [
     name: 'If-Range older date: whole object',
     build: (c) => whole(c, c.large, 'GET', { range: 'bytes=10-19', 'if-range': lm(c, -DAY_MS) }),
   },
+  {
+    name: 'If-Range neither etag nor HTTP-date: whole object',
+    build: (c) => whole(c, c.large, 'GET', { range: 'bytes=10-19', 'if-range': iso(c) }),
+  },
   // If-None-Match and If-Modified-Since (§13.1.2, §13.1.3)
   {
     name: 'If-None-Match exact: 304',
@@ -110,6 +120,10 @@ export const CASES: readonly ConformanceCase[] = [
   {
     name: 'If-None-Match list: 304',
     build: (c) => notModified(c, { 'if-none-match': `"a", ${c.large.etag}, "b"` }),
+  },
+  {
+    name: 'If-None-Match list with a tab after a comma: 304',
+    build: (c) => notModified(c, { 'if-none-match': `"a",\t${c.large.etag}` }),
   },
   { name: 'If-None-Match *: 304', build: (c) => notModified(c, { 'if-none-match': '*' }) },
   {
@@ -135,6 +149,10 @@ export const CASES: readonly ConformanceCase[] = [
   {
     name: 'If-Modified-Since older: whole object',
     build: (c) => whole(c, c.large, 'GET', { 'if-modified-since': lm(c, -DAY_MS) }),
+  },
+  {
+    name: 'If-Modified-Since not an HTTP-date: whole object',
+    build: (c) => whole(c, c.large, 'GET', { 'if-modified-since': iso(c) }),
   },
   {
     name: 'If-None-Match other etag overrides If-Modified-Since: whole object',
@@ -176,6 +194,10 @@ export const CASES: readonly ConformanceCase[] = [
   {
     name: 'If-Unmodified-Since at Last-Modified: whole object',
     build: (c) => whole(c, c.large, 'GET', { 'if-unmodified-since': lm(c) }),
+  },
+  {
+    name: 'If-Unmodified-Since not an HTTP-date: whole object',
+    build: (c) => whole(c, c.large, 'GET', { 'if-unmodified-since': iso(c, -DAY_MS) }),
   },
   {
     name: '412 before 304: failing If-Match with matching If-None-Match',
