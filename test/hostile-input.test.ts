@@ -1,4 +1,8 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { execFileSync } from 'node:child_process';
+import { constants } from 'node:fs';
+import { mkdir, open, symlink } from 'node:fs/promises';
+import path from 'node:path';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { patternBytes, sha256 } from '../dev/pattern.js';
 import { type LocalUpstream, startLocalUpstream } from '../dev/upstream-server.js';
 import { type RunningGateway, startGateway } from './helpers/gateway.js';
@@ -196,6 +200,13 @@ const corpus: Case[] = [
   { name: 'garbage line', wire: '\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03\r\n\r\n' },
 ];
 
+/** Keys of the image route (tasks 7, 8 and 9) that are not regular files of the bucket. */
+const HOSTILE_FILES = {
+  symlink: 'test/7/image.jpg',
+  fifo: 'test/8/image.jpg',
+  directory: 'test/9/image.jpg',
+};
+
 let store: TempStore;
 let upstream: LocalUpstream;
 let gateway: RunningGateway;
@@ -205,6 +216,11 @@ beforeAll(async () => {
   await store.put('images', 'test/1/image.jpg', patternBytes(0, SIZE));
   await store.put('', 'secret.txt', SECRET);
   await store.put('images', 'secret.txt', SECRET);
+  await mkdir(path.dirname(store.file('images', HOSTILE_FILES.symlink)), { recursive: true });
+  await symlink(store.file('', 'secret.txt'), store.file('images', HOSTILE_FILES.symlink));
+  await mkdir(path.dirname(store.file('images', HOSTILE_FILES.fifo)), { recursive: true });
+  execFileSync('mkfifo', [store.file('images', HOSTILE_FILES.fifo)]);
+  await mkdir(store.file('images', HOSTILE_FILES.directory), { recursive: true });
   upstream = await startLocalUpstream();
   gateway = await startGateway({
     ...store.env,
@@ -277,5 +293,41 @@ describe('hostile input', () => {
     const bytes = await fetch(`${gateway.url}/tasks/1/bytes/1000`);
     expect(bytes.status).toBe(200);
     expect(sha256(Buffer.from(await bytes.arrayBuffer()))).toBe(sha256(patternBytes(0, 1000)));
+  });
+});
+
+/** Opens and closes the FIFO for writing, which releases any reader stuck opening it. */
+async function releaseReaders(fifo: string): Promise<void> {
+  const writer = await open(fifo, constants.O_WRONLY | constants.O_NONBLOCK).catch(() => undefined);
+  await writer?.close();
+}
+
+describe('files in the store that are no regular file of the bucket', () => {
+  const NOT_FOUND = '{"detail":"Image not found"}';
+
+  // A request stuck opening the FIFO must fail its test, not hold the thread pool for the next.
+  afterEach(() => releaseReaders(store.file('images', HOSTILE_FILES.fifo)));
+
+  it.each([
+    ['a symlink to a file outside the bucket', 7],
+    ['a FIFO', 8],
+    ['a directory', 9],
+  ])('answers %s as a missing image, at once', async (_name, task) => {
+    const get = await rawRequest(gateway.url, request('GET', `/tasks/${task}/image`), 2_000);
+    expect(get?.status).toBe(404);
+    expect(get?.body.toString()).toBe(NOT_FOUND);
+    const head = await rawRequest(gateway.url, request('HEAD', `/tasks/${task}/image`), 2_000);
+    expect(head?.status).toBe(404);
+    expect(head?.body.length).toBe(0);
+  });
+
+  it('answers more FIFO requests at once than the thread pool has threads, then serves', async () => {
+    const asked = Array.from({ length: 8 }, () =>
+      rawRequest(gateway.url, request('GET', '/tasks/8/image'), 2_000),
+    );
+    for (const answer of await Promise.all(asked)) expect(answer?.status).toBe(404);
+    const image = await rawRequest(gateway.url, request('GET', IMAGE), 2_000);
+    expect(image?.status).toBe(200);
+    expect(sha256(image?.body ?? Buffer.alloc(0))).toBe(sha256(patternBytes(0, SIZE)));
   });
 });
