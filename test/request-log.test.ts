@@ -1,6 +1,7 @@
 import http from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { patternBytes, patternSha256 } from '../dev/pattern.js';
+import { loggedUrl } from '../src/ops/access-log.js';
 import { sequence } from './helpers/fault-proxy.js';
 import { FaultStack } from './helpers/fault-stack.js';
 import { type RunningGateway, s3Env, startGateway } from './helpers/gateway.js';
@@ -260,6 +261,25 @@ describe('no credential reaches the logs', () => {
     expect(line.url).toBe('/tasks/1/image?download=1');
     const text = logs.text.join('');
     for (const leak of leaks) expect(text).not.toContain(leak);
+  });
+
+  it('strips a signature that a second ? in front of the query hides from Fastify', async () => {
+    const id = 'with-secrets-behind-a-second-mark';
+    await download(`${gateway.url}/tasks/1/image??${query}`, { headers: { 'x-request-id': id } });
+    expect((await accessLine(id)).url).toBe('/tasks/1/image?download=1');
+    const text = logs.text.join('');
+    for (const leak of leaks) expect(text).not.toContain(leak);
+  });
+
+  it.each([
+    ['/t??sig=abc&download=1', '/t?download=1'],
+    ['/t???SIG=abc&download=1', '/t?download=1'],
+    ['/t??download=1&sig=abc', '/t??download=1'],
+    ['/t?download=1&?sig=abc', '/t?download=1'],
+    ['/t?%3Fsig=abc', '/t'],
+    ['/t?sigma=1&%73ig=abc', '/t?sigma=1'],
+  ])('logs %s as %s', (url, logged) => {
+    expect(loggedUrl(url)).toBe(logged);
   });
 
   it('pino redacts credential headers in any object logged', () => {

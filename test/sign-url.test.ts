@@ -3,11 +3,14 @@ import { randomBytes } from 'node:crypto';
 import { rm } from 'node:fs/promises';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { signUrl } from '../src/auth/signed-url.js';
 import {
   type ImageStore,
   imageStore,
   type LoggedGateway,
   sha256Of,
+  signedUrlKeys,
+  signingKey,
   startLoggedGateway,
 } from './helpers/access-fixtures.js';
 import { download } from './helpers/http-client.js';
@@ -75,5 +78,56 @@ describe('npm run sign-url', () => {
     expect(failed?.code).toBe(2);
     expect(failed?.stdout).toBe('');
     expect(failed?.stderr).toContain(message);
+  });
+});
+
+describe('a signed URL whose query starts with a second ?', () => {
+  const key = signingKey('k1');
+  let store: ImageStore;
+  let gateway: LoggedGateway;
+
+  beforeAll(async () => {
+    store = await imageStore();
+    gateway = await startLoggedGateway({
+      DATA_DIR: store.dataDir,
+      SIGNED_URL_KEYS: signedUrlKeys(key),
+    });
+  });
+
+  afterAll(async () => {
+    await gateway?.close();
+    if (store) await rm(store.dataDir, { recursive: true, force: true });
+  });
+
+  /** Every log line of the request with this id, as JSON. */
+  function linesOf(requestId: string): Record<string, unknown>[] {
+    return gateway.logLines
+      .map((line) => JSON.parse(line) as Record<string, unknown>)
+      .filter((line) => line.requestId === requestId);
+  }
+
+  const signed = signUrl('/tasks/1/image?download=1', key, { ttlSeconds: 60 });
+  const sig = /sig=([\w-]+)$/.exec(signed)?.[1] ?? '';
+  const [path, query] = signed.split('?');
+  const sigFirst = `${path}??sig=${sig}&${query?.replace(`&sig=${sig}`, '')}`;
+
+  it('is served as signed with one ?', async () => {
+    const answer = await gateway.app.inject({ url: signed });
+    expect(answer.statusCode).toBe(200);
+    expect(answer.headers['content-disposition']).toMatch(/^attachment/);
+  });
+
+  it.each([
+    ['download', signed.replace('?', '??')],
+    ['sig', sigFirst],
+  ])('is refused with a second ? before %s, and its signature is not logged', async (name, url) => {
+    const requestId = `second-mark-${name}`;
+    const answer = await gateway.app.inject({ url, headers: { 'x-request-id': requestId } });
+    expect(answer.statusCode).toBe(401);
+    expect(answer.json()).toEqual({ detail: 'Not authenticated' });
+    const lines = linesOf(requestId);
+    expect(lines.find((line) => line.msg === 'access denied')?.access).toBe('signed-url-malformed');
+    expect(lines.find((line) => line.msg === 'request completed')?.url).not.toContain('sig');
+    expect(lines.map((line) => JSON.stringify(line)).join('\n')).not.toContain(sig);
   });
 });

@@ -15,6 +15,17 @@ describe('presentedCredential', () => {
     expect(presentedCredential('/t?signature=x', {})).toEqual({ kind: 'none' });
   });
 
+  it('takes a query that starts with a second ? as a signed URL, whatever else is sent', () => {
+    const both = { 'x-api-key': 'key', authorization: 'Bearer tok' };
+    expect(presentedCredential('/t??sig=x', both)).toEqual({ kind: 'signed-url' });
+    expect(presentedCredential('/t???sig=x', {})).toEqual({ kind: 'signed-url' });
+    expect(presentedCredential('/t??download=1', both)).toEqual({ kind: 'signed-url' });
+    expect(presentedCredential('/t?download=1&?sig=x', both)).toEqual({
+      kind: 'api-key',
+      value: 'key',
+    });
+  });
+
   it.each([
     [{ authorization: 'Basic dXNlcjpwYXNz' }],
     [{ authorization: 'Bearer' }],

@@ -1,4 +1,5 @@
 import type { IncomingHttpHeaders } from 'node:http';
+import { hasAmbiguousQuery } from './signed-url.js';
 
 /**
  * Longest Authorization or x-api-key value looked at. Node refuses a whole header block above
@@ -19,7 +20,12 @@ export type Presented =
 // RFC 6750 §2.1: the scheme is case-insensitive; the token is a b64token.
 const BEARER = /^Bearer +([A-Za-z0-9\-._~+/]+=*) *$/i;
 
+/**
+ * A query that starts with a second `?` counts as a signature whatever follows: the signature
+ * check refuses it, and no other credential is judged instead.
+ */
 function hasSignature(url: string): boolean {
+  if (hasAmbiguousQuery(url)) return true;
   const mark = url.indexOf('?');
   return mark !== -1 && new URLSearchParams(url.slice(mark + 1)).has('sig');
 }

@@ -29,11 +29,17 @@ describe('signUrl', () => {
     ['/tasks/1/image', { etag: 'unquoted' }],
     ['/tasks/1/image?sig=x', {}],
     ['/tasks/1/image?exp=1', {}],
+    ['/tasks/1/image??download=1', {}],
     ['/tasks/%zz/image', {}],
   ])('refuses to sign %s with %j', (target, options) => {
     expect(() => signUrl(target, KEY, options)).toThrow(SignUrlError);
   });
 });
+
+/** The same signed URL with `sig`, which `signUrl` puts last, moved to the front. */
+function sigFirst(signed: string): string {
+  return signed.replace(/\?(.*)&(sig=[^&]*)$/, '?$2&$1');
+}
 
 describe('verifySignedUrl', () => {
   const url = signUrl('/tasks/1/bytes/100?download=1', KEY, { now: NOW });
@@ -45,6 +51,7 @@ describe('verifySignedUrl', () => {
     expect(verifySignedUrl(reencoded, [KEY], NOW).ok).toBe(true);
     const reordered = `/tasks/1/bytes/100?${url.split('?')[1]?.split('&').reverse().join('&')}`;
     expect(verifySignedUrl(reordered, [KEY], NOW).ok).toBe(true);
+    expect(verifySignedUrl(sigFirst(url), [KEY], NOW).ok).toBe(true);
   });
 
   it('verifies with any listed key, picked by kid', () => {
@@ -70,6 +77,8 @@ describe('verifySignedUrl', () => {
     ['no kid', url.replace(/kid=k1&/, ''), NOW, 'signed-url-malformed'],
     ['bad path encoding', url.replace('/1/', '/%e0%a4%a/'), NOW, 'signed-url-malformed'],
     ['too far ahead', url, NOW - MAX_TTL_S * 1000, 'signed-url-expiry-too-far'],
+    ['a second ? before download', url.replace('?', '??'), NOW, 'signed-url-malformed'],
+    ['a second ? before sig', sigFirst(url).replace('?', '??'), NOW, 'signed-url-malformed'],
   ])('refuses a URL with %s', (_name, candidate, now, failure) => {
     expect(verifySignedUrl(candidate, [KEY], now)).toEqual({ ok: false, failure });
   });

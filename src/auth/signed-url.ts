@@ -63,6 +63,15 @@ function signature(secret: string, path: string, pairs: [string, string][]): str
   return createHmac('sha256', secret).update(text, 'utf8').digest('base64url');
 }
 
+/**
+ * True when the query starts with a second `?` (`/x??a=1`): URLSearchParams drops that `?` and
+ * reads `a`, Fastify's query parser reads `?a`, so no one reading of it can be said to be signed.
+ */
+export function hasAmbiguousQuery(url: string): boolean {
+  const mark = url.indexOf('?');
+  return mark !== -1 && url[mark + 1] === '?';
+}
+
 function splitUrl(url: string): { path: string; pairs: [string, string][] } {
   const mark = url.indexOf('?');
   const path = mark === -1 ? url : url.slice(0, mark);
@@ -91,6 +100,7 @@ export class SignUrlError extends Error {
 export function signUrl(target: string, key: SigningKey, options: SignOptions = {}): string {
   const { ttlSeconds = DEFAULT_TTL_S, etag, now = Date.now() } = options;
   if (!target.startsWith('/')) throw new SignUrlError('the target must be a path starting with /');
+  if (hasAmbiguousQuery(target)) throw new SignUrlError('the query must not start with another ?');
   if (!Number.isSafeInteger(ttlSeconds) || ttlSeconds < 1 || ttlSeconds > MAX_TTL_S) {
     throw new SignUrlError(`the lifetime must be 1 to ${MAX_TTL_S} seconds`);
   }
@@ -135,6 +145,7 @@ export function verifySignedUrl(
   keys: readonly SigningKey[],
   now: number,
 ): SignedUrlCheck {
+  if (hasAmbiguousQuery(url)) return { ok: false, failure: 'signed-url-malformed' };
   const { path: rawPath, pairs } = splitUrl(url);
   const [exp, kid, sig, etag] = SIGNED_PARAMS.map((name) => single(pairs, name));
   const path = canonicalPath(rawPath);

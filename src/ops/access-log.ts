@@ -34,7 +34,9 @@ function isSecret(pair: string): boolean {
   } catch {
     // An undecodable name is logged as it came.
   }
-  return SECRET_PARAMS.has(decoded.toLowerCase());
+  // `?sig` too: of a query that starts with a second `?`, URLSearchParams reads `sig` and
+  // Fastify `?sig`; the gateway refuses such a signature, but its value may still be valid.
+  return SECRET_PARAMS.has(decoded.replace(/^\?+/, '').toLowerCase());
 }
 
 /** The URL as logged: path and query, without the parameters that carry credentials. */
