@@ -39,7 +39,7 @@ describe('resolveRange', () => {
     },
   );
 
-  it.each(['bytes=oops', 'items=0-1', 'bytes=0-1,5-6', ''])(
+  it.each(['bytes=oops', 'items=0-1', 'items=5000-', 'BYTES=0-1', 'bytes=0-1,5-6', ''])(
     '%j is answered with the whole object',
     (header) => {
       expect(resolveRange(header, 1000)).toEqual({ kind: 'whole' });

@@ -11,12 +11,15 @@ export type RangeOutcome =
  * the whole object and a malformed header is ignored, both as RFC 9110 §14.2 allows.
  */
 export function resolveRange(header: string, size: number): RangeOutcome {
+  // A unit other than bytes is one this server does not understand, so the header is ignored
+  // (§14.2); range-parser would still judge `items=5000-` unsatisfiable against the byte size.
+  if (!header.startsWith('bytes=')) return { kind: 'whole' };
   const parsed = parseRange(size, wholeForLongSuffixes(header, size), { combine: true });
   if (parsed === -1) {
     return size === 0 && hasNonZeroSuffix(header) ? { kind: 'whole' } : { kind: 'unsatisfiable' };
   }
   const range =
-    parsed === -2 || parsed.type !== 'bytes' || parsed.length !== 1 ? undefined : parsed[0];
+    parsed === -2 || parsed.length !== 1 ? undefined : parsed[0];
   if (range === undefined) return { kind: 'whole' };
   return { kind: 'partial', range: { start: range.start, end: range.end } };
 }
