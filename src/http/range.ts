@@ -18,8 +18,7 @@ export function resolveRange(header: string, size: number): RangeOutcome {
   if (parsed === -1) {
     return size === 0 && hasNonZeroSuffix(header) ? { kind: 'whole' } : { kind: 'unsatisfiable' };
   }
-  const range =
-    parsed === -2 || parsed.length !== 1 ? undefined : parsed[0];
+  const range = parsed === -2 || parsed.length !== 1 ? undefined : parsed[0];
   if (range === undefined) return { kind: 'whole' };
   return { kind: 'partial', range: { start: range.start, end: range.end } };
 }
