@@ -43,10 +43,41 @@ export async function send(
   options: Dispatcher.RequestOptions,
 ): Promise<Dispatcher.ResponseData> {
   try {
-    return await request(dispatcher, options);
+    const answer = request(dispatcher, options);
+    const { signal } = options;
+    return await (signal instanceof AbortSignal ? abortable(answer, signal) : answer);
   } catch (error) {
     throw networkFailure(error);
   }
+}
+
+/**
+ * undici rejects an aborted request only once it is dispatched, so one queued behind a pool
+ * whose sockets are all busy would wait for a free one, past any deadline. The abort ends the
+ * wait here instead; an answer that still comes is read off so that its socket is freed.
+ */
+function abortable(
+  answer: Promise<Dispatcher.ResponseData>,
+  signal: AbortSignal,
+): Promise<Dispatcher.ResponseData> {
+  if (signal.aborted) return answer;
+  return new Promise((resolve, reject) => {
+    const onAbort = () => {
+      reject(signal.reason);
+      answer.then(dumpBody, () => {});
+    };
+    signal.addEventListener('abort', onAbort, { once: true });
+    answer.then(
+      (response) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(response);
+      },
+      (error: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(error);
+      },
+    );
+  });
 }
 
 /**
