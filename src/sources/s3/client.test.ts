@@ -24,6 +24,18 @@ describe('bucketAddress', () => {
     ).toEqual({ origin: 'http://127.0.0.1:9000', host: '127.0.0.1:9000', bucketPath: '/images' });
   });
 
+  it.each([
+    ['http://127.0.0.1:9000', '127.0.0.1:9000'],
+    ['http://[::1]:9000', '[::1]:9000'],
+  ])(
+    'uses path style for an IP endpoint %s, where no bucket name can go before it',
+    (endpoint, host) => {
+      expect(
+        bucketAddress({ endpoint, region: 'us-east-1', forcePathStyle: false }, 'images'),
+      ).toEqual({ origin: `http://${host}`, host, bucketPath: '/images' });
+    },
+  );
+
   it('falls back to path style for names that cannot be a TLS host name', () => {
     const address = bucketAddress(
       { endpoint: undefined, region: 'us-east-1', forcePathStyle: false },

@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import type { Dispatcher } from 'undici';
 import type { S3Settings } from '../../settings.js';
 import { dumpBody, readErrorBody, send } from '../http-response.js';
@@ -27,8 +28,9 @@ function virtualHostable(bucket: string, protocol: string): boolean {
 }
 
 /**
- * Virtual-hosted style (`bucket.s3.region.amazonaws.com/key`) unless path style is forced or the
- * bucket name cannot be a host name; path style is `endpoint/bucket/key`.
+ * Virtual-hosted style (`bucket.s3.region.amazonaws.com/key`) unless path style is forced, the
+ * endpoint is an IP address (no name goes before it: the URL would drop it) or the bucket name
+ * cannot be a host name; path style is `endpoint/bucket/key`.
  */
 export function bucketAddress(
   settings: Pick<S3Settings, 'endpoint' | 'region' | 'forcePathStyle'>,
@@ -36,7 +38,8 @@ export function bucketAddress(
 ): BucketAddress {
   const url = new URL(settings.endpoint ?? `https://s3.${settings.region}.amazonaws.com`);
   const prefix = url.pathname.replace(/\/+$/, '');
-  if (!settings.forcePathStyle && virtualHostable(bucket, url.protocol)) {
+  const addressed = isIP(url.hostname.replace(/^\[(.*)\]$/, '$1')) !== 0;
+  if (!settings.forcePathStyle && !addressed && virtualHostable(bucket, url.protocol)) {
     url.hostname = `${bucket}.${url.hostname}`;
     return { origin: url.origin, host: url.host, bucketPath: prefix || '/' };
   }
