@@ -68,6 +68,15 @@ describe('responseHeaders', () => {
     expect(responseHeaders({ status: 200 }, cached, relay)['cache-control']).toBe('max-age=60');
   });
 
+  it("keeps a pre-compressed object's Content-Encoding on its 200 and 206, not on a 304", () => {
+    const gzipped = { ...info, contentEncoding: 'gzip' };
+    expect(responseHeaders({ status: 200 }, gzipped, relay)['content-encoding']).toBe('gzip');
+    const part = { status: 206, range: { start: 0, end: 9 }, size: 1000 } as const;
+    expect(responseHeaders(part, gzipped, relay)['content-encoding']).toBe('gzip');
+    expect(responseHeaders({ status: 304 }, gzipped, relay)['content-encoding']).toBeUndefined();
+    expect(responseHeaders({ status: 200 }, info, relay)['content-encoding']).toBeUndefined();
+  });
+
   it('leaves out length and ranges when the size is unknown', () => {
     const streamed = { ...info, size: undefined, acceptRanges: false };
     const headers = responseHeaders({ status: 200 }, streamed, relay);

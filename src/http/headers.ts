@@ -32,6 +32,7 @@ export function responseHeaders(
   }
   headers['content-type'] =
     presentation.contentType ?? info.contentType ?? presentation.defaultContentType;
+  if (info.contentEncoding !== undefined) headers['content-encoding'] = info.contentEncoding;
   if (presentation.contentDisposition !== undefined) {
     headers['content-disposition'] = presentation.contentDisposition;
   }

@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import type { Dispatcher } from 'undici';
 import { afterEach, describe, expect, it } from 'vitest';
 import { SourceError } from '../errors.js';
-import { send } from './http-response.js';
+import { describeObject, send } from './http-response.js';
 import { Pool } from './undici.js';
 
 const servers: http.Server[] = [];
@@ -52,5 +52,13 @@ describe('send', () => {
     expect(holding.body.destroyed).toBe(false);
     holding.body.on('error', () => {});
     holding.body.destroy();
+  });
+});
+
+describe('describeObject', () => {
+  it("keeps the stored object's Content-Encoding", () => {
+    const info = describeObject({ 'content-length': '46', 'content-encoding': 'gzip' });
+    expect(info.contentEncoding).toBe('gzip');
+    expect(info.size).toBe(46);
   });
 });

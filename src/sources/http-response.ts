@@ -33,6 +33,7 @@ export function describeObject(headers: ResponseHeaders): ObjectInfo {
     lastModified: parseDate(headerValue(headers, 'last-modified')),
     contentType: headerValue(headers, 'content-type'),
     cacheControl: headerValue(headers, 'cache-control'),
+    contentEncoding: headerValue(headers, 'content-encoding'),
     acceptRanges: headerValue(headers, 'accept-ranges')?.toLowerCase() === 'bytes',
   };
 }

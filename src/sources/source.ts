@@ -9,6 +9,8 @@ export interface ObjectInfo {
   lastModified: Date | undefined;
   contentType: string | undefined;
   cacheControl: string | undefined;
+  /** How the stored bytes are encoded (`gzip` for a pre-compressed object); sent as it is. */
+  contentEncoding?: string | undefined;
   /** The source can answer byte ranges of this object. */
   acceptRanges: boolean;
 }
