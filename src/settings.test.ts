@@ -42,4 +42,14 @@ describe('loadSettings', () => {
     expect(() => loadSettings({ [variable]: value })).toThrow(SettingsError);
     expect(() => loadSettings({ [variable]: value })).toThrow(`invalid setting ${variable}:`);
   });
+
+  it.each([
+    ['UPSTREAM_BASE_URL', 'http://user:hunter2@upstream.internal'],
+    ['AWS_ENDPOINT_URL', 'http://127.0.0.1:9000/?x-id=1'],
+    ['UPSTREAM_BASE_URL', 'http://upstream.internal/#top'],
+  ])('refuses %s %j, whose login or query would be dropped, without echoing it', (name, url) => {
+    const load = () => loadSettings({ [name]: url });
+    expect(load).toThrow('expected an http(s) URL without a login, query or fragment');
+    expect(load).not.toThrow(/hunter2/);
+  });
 });

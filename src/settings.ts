@@ -139,6 +139,10 @@ function checkedHttpUrl(name: string, raw: string): string {
   if (url.protocol !== 'http:' && url.protocol !== 'https:') {
     throw new SettingsError(name, 'expected an http(s) URL');
   }
+  // Requests are sent to the URL's origin and path only: a login or a query would be dropped.
+  if (url.username !== '' || url.password !== '' || url.search !== '' || url.hash !== '') {
+    throw new SettingsError(name, 'expected an http(s) URL without a login, query or fragment');
+  }
   return raw.replace(/\/+$/, '');
 }
 
