@@ -94,6 +94,14 @@ describe('S3BucketClient with a mocked endpoint', () => {
     expect(JSON.stringify(headers)).not.toContain('TOP-SECRET');
   });
 
+  it('answers a key with a lone surrogate as not found, sending nothing', async () => {
+    const error = (await client
+      .request('GET', 'a\uD800b', {}, signal())
+      .catch((e) => e)) as SourceError;
+    expect(error).toBeInstanceOf(SourceError);
+    expect(error.failure).toBe('not-found');
+  });
+
   it('reads no more than a few KiB of an error body', async () => {
     const huge = `<Error><Code>SlowDown</Code>${'x'.repeat(1024 * 1024)}</Error>`;
     agent.get(ORIGIN).intercept({ path: '/b/k', method: 'GET' }).reply(503, huge);

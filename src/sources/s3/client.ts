@@ -1,5 +1,6 @@
 import { isIP } from 'node:net';
 import type { Dispatcher } from 'undici';
+import { SourceError } from '../../errors.js';
 import type { S3Settings } from '../../settings.js';
 import { dumpBody, readErrorBody, send } from '../http-response.js';
 import { Pool } from '../undici.js';
@@ -44,6 +45,15 @@ export function bucketAddress(
     return { origin: url.origin, host: url.host, bucketPath: prefix || '/' };
   }
   return { origin: url.origin, host: url.host, bucketPath: `${prefix}/${uriEncode(bucket)}` };
+}
+
+/** A key as a URI path; one that is not well-formed Unicode (a lone surrogate) names no object. */
+function keyPath(key: string): string {
+  try {
+    return encodeKeyPath(key);
+  } catch (error) {
+    throw new SourceError('not-found', 'key is not well-formed Unicode', { cause: error });
+  }
 }
 
 /** The keep-alive pool of one S3 endpoint; timeouts of first byte and idle are the gateway's. */
@@ -96,8 +106,7 @@ export class S3BucketClient {
     extra: S3RequestHeaders,
     signal: AbortSignal,
   ): Promise<Dispatcher.ResponseData> {
-    const path =
-      key === undefined ? this.#address.bucketPath : this.#keyPrefix + encodeKeyPath(key);
+    const path = key === undefined ? this.#address.bucketPath : this.#keyPrefix + keyPath(key);
     const headers: Record<string, string> = {
       ...extra,
       host: this.#address.host,
