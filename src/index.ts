@@ -40,11 +40,12 @@ export {
 } from './sources/factories.js';
 export { LocalSource } from './sources/local.js';
 export { S3Source } from './sources/s3.js';
-export type {
-  ByteRange,
-  ObjectInfo,
-  ObjectStream,
-  ReadOptions,
-  Source,
+export {
+  type ByteRange,
+  NotModified,
+  type ObjectInfo,
+  type ObjectStream,
+  type ReadOptions,
+  type Source,
 } from './sources/source.js';
 export { UpstreamSource } from './sources/upstream.js';

@@ -67,9 +67,9 @@ declare module 'fastify' {
      * Streams the object `key` of the named source as the answer to this request: Range,
      * conditional requests and HEAD are answered, a body that breaks is resumed, and a source
      * failure is answered with `{"detail": …}` (404, 502, 504). Return its promise from the
-     * handler.
+     * handler; it resolves once the answer has been sent.
      */
-    sendObject(source: string, key: string, options?: SendObjectOptions): Promise<FastifyReply>;
+    sendObject(source: string, key: string, options?: SendObjectOptions): Promise<void>;
   }
 }
 
@@ -81,14 +81,24 @@ export function servePolicy(
   retry: Partial<RetrySettings> = {},
   parallel: Partial<ParallelSettings> = {},
 ): ServePolicy {
-  const time = { ...serviceDefaults.timeouts, ...timeouts };
-  const tries = { ...serviceDefaults.retry, ...retry };
+  const time = { ...serviceDefaults.timeouts, ...given(timeouts) };
+  const tries = { ...serviceDefaults.retry, ...given(retry) };
   return {
     open: { attempts: tries.attempts, backoffMs: tries.backoffMs, firstByteMs: time.firstByteMs },
     resume: { attempts: tries.resumeAttempts, backoffMs: tries.backoffMs },
     body: { idleMs: time.idleMs, totalMs: time.totalMs },
-    parallel: { ...serviceDefaults.parallel, ...parallel },
+    parallel: { ...serviceDefaults.parallel, ...given(parallel) },
   };
+}
+
+/**
+ * The options actually given: `{ idleMs: undefined }` type-checks (optional properties), and
+ * spread over the defaults it would replace one with undefined.
+ */
+function given<T extends object>(options: T): Partial<T> {
+  return Object.fromEntries(
+    Object.entries(options).filter(([, value]) => value !== undefined),
+  ) as Partial<T>;
 }
 
 function readSharing(
@@ -98,7 +108,7 @@ function readSharing(
   const names = new Map([...sources].map(([name, source]) => [source, name]));
   const settings: SharingSettings = {
     coalesceMaxBytes: sharing.coalesceMaxBytes ?? serviceDefaults.coalesceMaxBytes,
-    cache: { ...serviceDefaults.cache, ...sharing.cache },
+    cache: { ...serviceDefaults.cache, ...given(sharing.cache ?? {}) },
   };
   return ReadSharing.for(settings, names);
 }
@@ -114,7 +124,7 @@ async function streamgatePlugin(app: FastifyInstance, options: StreamgateOptions
     sharing: readSharing(options.sharing, sources),
   };
   const cacheControl = options.cacheControl ?? serviceDefaults.cacheControl;
-  const errors: SourceErrorCodes = { ...objectErrorCodes, ...options.errors };
+  const errors: SourceErrorCodes = { ...objectErrorCodes, ...given(options.errors ?? {}) };
   app.addHook('onClose', async () => {
     await Promise.all([...sources.values()].map((source) => source.close()));
   });
@@ -135,10 +145,10 @@ async function streamgatePlugin(app: FastifyInstance, options: StreamgateOptions
         source,
         key,
         presentation,
-        errors: call.errors === undefined ? errors : { ...errors, ...call.errors },
+        errors: call.errors === undefined ? errors : { ...errors, ...given(call.errors) },
         scope: this.request.observed ?? undefined,
       };
-      return sendObject(this.request, this, target, policy);
+      await sendObject(this.request, this, target, policy);
     },
   );
 

@@ -37,19 +37,21 @@ export async function sendObject(
     if (!(error instanceof GatewayError)) throw error;
     answer = error;
   }
-  if (clientLeft) {
-    // Nobody is there to be told. A body opened for the client is released; a failure is the
+  if (clientLeft || reply.sent) {
+    // Nobody is there to be told, or the handler has answered already: it did not wait for this
+    // promise, which it must return. A body opened for the client is released; a failure is the
     // gateway's own abort of the source, not the source's (the access log says client_aborted).
+    if (!clientLeft) reply.log.error('reply.sendObject: the reply was sent before the object');
     if (!(answer instanceof GatewayError) && answer.body && 'destroy' in answer.body) {
       answer.body.destroy();
     }
     return reply;
   }
   if (answer instanceof GatewayError) return replyGatewayError(reply, answer);
-  return reply
-    .code(answer.status)
-    .headers(answer.headers)
-    .send(answer.body ?? noBody(reply));
+  const body = answer.body ?? noBody(reply);
+  // A 412 or 416 carries a JSON detail, whatever content type the handler had set for the object.
+  if (body !== undefined && 'detail' in body) reply.type('application/json; charset=utf-8');
+  return reply.code(answer.status).headers(answer.headers).send(body);
 }
 
 /**

@@ -1,12 +1,15 @@
 import { createServer, type Server, type Socket } from 'node:net';
+import { Readable } from 'node:stream';
 import Fastify, { type FastifyInstance } from 'fastify';
 import {
   createLocalSource,
   createUpstreamSource,
   LocalSource,
+  NotModified,
   type ObjectRouteSpec,
   type ReadOptions,
   type Source,
+  SourceError,
   streamgate,
 } from 'streamgate';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -160,6 +163,167 @@ describe('the streamgate plugin inside a team’s app', () => {
     await other.register(streamgate, { sources: { files: source } });
     await other.close();
     expect(source.closed).toBe(1);
+  });
+});
+
+/** A source of a team's own that answers from memory, recording what became of its bodies. */
+class MemorySource implements Source {
+  readonly bodies: Readable[] = [];
+  failure: Error | undefined;
+  /** Answer `ifNoneMatch` with NotModified, as a source that revalidates does. */
+  revalidates = false;
+  /** Answer with a body that never ends by itself, as a large object read slowly does. */
+  endless = false;
+  readonly info = {
+    size: OBJECT.length,
+    etag: '"v1"',
+    lastModified: undefined,
+    contentType: undefined,
+    cacheControl: undefined,
+    acceptRanges: true,
+  };
+  async stat() {
+    if (this.failure) throw this.failure;
+    return { ...this.info };
+  }
+  async read(_key: string, options: ReadOptions) {
+    if (this.failure) throw this.failure;
+    if (this.revalidates && options.ifNoneMatch === this.info.etag) throw new NotModified();
+    if (this.endless) {
+      const body = new Readable({
+        read() {
+          this.push(OBJECT.subarray(0, 64 * 1024));
+        },
+      });
+      this.bodies.push(body);
+      return { info: { ...this.info, size: 1024 ** 3 }, range: undefined, body };
+    }
+    const { start, end } = options.range ?? { start: 0, end: OBJECT.length - 1 };
+    const body = Readable.from([OBJECT.subarray(start, end + 1)], { objectMode: false });
+    this.bodies.push(body);
+    return { info: { ...this.info }, range: options.range, body };
+  }
+  async probe() {}
+  async close() {}
+}
+
+describe('the plugin with what a team may do by mistake or by design', () => {
+  it('keeps the defaults for options given as undefined', () => {
+    const policy = servePolicy({ firstByteMs: undefined, idleMs: 5 }, { attempts: undefined });
+    expect(policy.open.firstByteMs).toBe(15_000);
+    expect(policy.open.attempts).toBe(2);
+    expect(policy.body.idleMs).toBe(5);
+  });
+
+  it('answers errors as JSON without the headers the handler set for the object', async () => {
+    const app = Fastify();
+    const source = new MemorySource();
+    await app.register(streamgate, {
+      sources: { memory: source },
+      errors: { 'not-found': undefined },
+    });
+    app.get('/object', (_request, reply) => {
+      reply.type('image/jpeg').header('cache-control', 'public, max-age=3600');
+      return reply.sendObject('memory', 'k');
+    });
+    try {
+      source.failure = new SourceError('not-found', 'no such object');
+      const missing = await app.inject({ url: '/object' });
+      expect(missing.statusCode).toBe(404);
+      expect(missing.headers['content-type']).toMatch(/^application\/json/);
+      expect(missing.headers['cache-control']).toBeUndefined();
+      expect(missing.json()).toEqual({ detail: 'Object not found' });
+      source.failure = undefined;
+      const unsatisfiable = await app.inject({
+        url: '/object',
+        headers: { range: 'bytes=999999-' },
+      });
+      expect(unsatisfiable.statusCode).toBe(416);
+      expect(unsatisfiable.headers['content-type']).toMatch(/^application\/json/);
+      expect(unsatisfiable.json()).toEqual({ detail: expect.any(String) });
+    } finally {
+      await app.close();
+    }
+  });
+
+  it('answers a plain Error of a team’s source as a 502 with the catalogue’s detail only', async () => {
+    const app = Fastify();
+    const source = new MemorySource();
+    source.failure = new Error('connect ECONNREFUSED 10.0.3.7:9000 secret=AKIAEXAMPLE');
+    await app.register(streamgate, { sources: { memory: source }, retry: { attempts: 0 } });
+    app.get('/object', (_request, reply) => reply.sendObject('memory', 'k'));
+    try {
+      const response = await app.inject({ url: '/object' });
+      expect(response.statusCode).toBe(502);
+      expect(response.json()).toEqual({ detail: 'Failed to get the object' });
+      expect(response.body).not.toContain('10.0.3.7');
+    } finally {
+      await app.close();
+    }
+  });
+
+  it('releases the body when the handler did not wait for sendObject', async () => {
+    const app = Fastify({ logger: false });
+    const source = new MemorySource();
+    source.endless = true;
+    await app.register(streamgate, { sources: { memory: source }, parallel: { parts: 1 } });
+    app.get('/object', async (_request, reply) => {
+      void reply.sendObject('memory', 'k');
+    });
+    try {
+      const url = await app.listen({ host: '127.0.0.1', port: 0 });
+      const answered = await fetch(`${url}/object`);
+      expect(answered.status).toBe(200);
+      expect((await answered.arrayBuffer()).byteLength).toBe(0);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      expect(source.bodies).toHaveLength(1);
+      expect(source.bodies[0]?.destroyed).toBe(true);
+    } finally {
+      await app.close();
+    }
+  });
+
+  it('serves from the cache when a team’s source answers NotModified on revalidation', async () => {
+    const app = Fastify();
+    const source = new MemorySource();
+    source.revalidates = true;
+    await app.register(streamgate, {
+      sources: { memory: source },
+      sharing: { cache: { maxBytes: 1024 * 1024, maxObjectBytes: 1024 * 1024, ttlMs: 1 } },
+    });
+    // A route that declares its Reply type compiles with sendObject's promise as its answer.
+    app.get<{ Reply: string }>('/object', (_request, reply) => reply.sendObject('memory', 'k'));
+    try {
+      for (let i = 0; i < 2; i++) {
+        const response = await app.inject({ url: '/object' });
+        expect(response.statusCode).toBe(200);
+        expect(sha256(response.rawPayload)).toBe(sha256(OBJECT));
+        await new Promise((resolve) => setTimeout(resolve, 5));
+      }
+      expect(source.bodies).toHaveLength(1);
+    } finally {
+      await app.close();
+    }
+  });
+
+  it('keeps an upstream key below the base URL', async () => {
+    const app = Fastify();
+    await app.register(streamgate, {
+      sources: { up: createUpstreamSource({ baseUrl: 'http://127.0.0.1:9/public' }) },
+      retry: { attempts: 0 },
+    });
+    app.get<{ Params: { '*': string } }>('/up/*', (request, reply) =>
+      reply.sendObject('up', `/${request.params['*']}`),
+    );
+    try {
+      for (const url of ['/up/..%2Fadmin%2Fsecrets', '/up/%2e%2e/admin', '/up/a%3Fx=1']) {
+        const response = await app.inject({ url });
+        // Not found before any request: the base URL's port 9 would refuse it with a 502.
+        expect(response.statusCode).toBe(404);
+      }
+    } finally {
+      await app.close();
+    }
   });
 });
 

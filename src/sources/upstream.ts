@@ -68,6 +68,7 @@ export class UpstreamSource implements Source {
     headers: Record<string, string>,
     signal: AbortSignal,
   ): Promise<Dispatcher.ResponseData> {
+    if (!staysBelowBase(key)) throw new SourceError('not-found', 'key leaves the base path');
     const response = await send(this.dispatcher, {
       origin: this.#origin,
       path: this.#basePath + key,
@@ -82,6 +83,17 @@ export class UpstreamSource implements Source {
     if (status === 304 && headers['if-none-match'] !== undefined) return response;
     throw statusFailure(status);
   }
+}
+
+/** `.` and `..`, also percent-encoded, as the upstream may decode them before it resolves them. */
+const DOT_SEGMENT = /^(?:\.|%2e){1,2}$/i;
+
+/**
+ * A key is a path below the base URL: no dot segment that an upstream would resolve above it,
+ * and no `?`, `#` or backslash (which some servers read as `/`) to make it something else.
+ */
+function staysBelowBase(key: string): boolean {
+  return !/[?#\\]/.test(key) && !key.split('/').some((segment) => DOT_SEGMENT.test(segment));
 }
 
 function statusFailure(status: number): SourceError {

@@ -1,11 +1,12 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { SourceError } from '../errors.js';
-import type {
-  ByteRange,
-  ObjectInfo,
-  ObjectStream,
-  ReadOptions,
-  Source,
+import {
+  type ByteRange,
+  NotModified,
+  type ObjectInfo,
+  type ObjectStream,
+  type ReadOptions,
+  type Source,
 } from '../sources/source.js';
 import { discard } from './discard.js';
 import { type SourceAttemptMessage, type StreamScope, sourceAttempt } from './events.js';
@@ -94,13 +95,26 @@ async function withRetry<T>(
       const answer = await withDeadline(call, policy.firstByteMs, signal);
       if (reported) report(observed, asked, attempt, startedAt, undefined);
       return answer;
-    } catch (error) {
-      if (reported) report(observed, asked, attempt, startedAt, error);
-      const retry = error instanceof SourceError && error.retryable && attempt < policy.attempts;
+    } catch (caught) {
+      if (reported) report(observed, asked, attempt, startedAt, caught);
+      // A 304 to If-None-Match is an answer, for the caller that asked with it.
+      if (caught instanceof NotModified) throw caught;
+      const error = asSourceError(caught);
+      const retry = error.retryable && attempt < policy.attempts;
       if (!retry || signal.aborted) throw error;
       await backoffUnlessAborted(backoff(policy.backoffMs, attempt), signal);
     }
   }
+}
+
+/**
+ * A source of a team's own may throw a plain Error: it is a failure of that source all the same,
+ * answered 502 with the catalogue's detail, its message kept for the log only.
+ */
+function asSourceError(error: unknown): SourceError {
+  return error instanceof SourceError
+    ? error
+    : new SourceError('unavailable', 'source failed', { cause: error });
 }
 
 /** Waits between attempts; the request's abort ends the wait as a source abort. */
