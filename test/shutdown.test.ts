@@ -11,6 +11,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { patternSha256, patternStream, sha256 } from '../dev/pattern.js';
 import {
   killAllMains,
+  type LogLine,
   listeningPids,
   pidServing,
   processExists,
@@ -95,6 +96,22 @@ async function untilRefusing(url: string): Promise<number | 'refused'> {
     await sleep(50);
   }
   throw new Error('server still accepting new requests 5 s after SIGTERM');
+}
+
+/** A raw connection that sends `bytes` and nothing more; `closed` settles when it ends. */
+function openConnection(url: string, bytes: string): { closed: Promise<void> } {
+  const { port } = new URL(url);
+  const socket = connect(Number(port), '127.0.0.1', () => socket.write(bytes));
+  socket.on('error', () => {});
+  return { closed: new Promise((resolve) => socket.once('close', () => resolve())) };
+}
+
+/** The access-log line of the one request made to `url`, once the process's output has ended. */
+async function accessLineOf(main: RunningMain, url: string): Promise<LogLine | undefined> {
+  if (main.child.stdout !== null) await finished(main.child.stdout);
+  const lines = main.logs().filter((line) => line.msg === 'request completed' && line.url === url);
+  expect(lines).toHaveLength(1);
+  return lines[0];
 }
 
 function withinMs<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
@@ -197,6 +214,35 @@ describe.each(['1', '2'])('graceful shutdown of the real entry point, WORKERS=%s
     const body = await withinMs(download.done, 10_000, 'the end of the cut download');
     expect(body.aborted).toBe(true);
     expect(body.bytes).toBeLessThan(SIZE);
+    const line = await accessLineOf(main, '/tasks/1/image');
+    expect(line).toMatchObject({ status: 200, outcome: 'cut_at_shutdown' });
+    expect(line?.bytes).toBeGreaterThan(0);
+    expect(line?.bytes).toBeLessThan(SIZE);
+  });
+
+  it('logs a client that leaves while draining as client_aborted, not as cut', async () => {
+    const main = await start(30_000);
+    const download = await slowDownload(`${main.url}/tasks/1/image`, 1024 * 1024);
+    main.child.kill('SIGTERM');
+    expect(['refused', 503]).toContain(await untilRefusing(main.url));
+    download.response.destroy();
+    expect(await withinMs(main.exited, 10_000, 'exit after the client left')).toBe(0);
+    expect(await accessLineOf(main, '/tasks/1/image')).toMatchObject({
+      status: 200,
+      outcome: 'client_aborted',
+    });
+  });
+
+  it('exits at once past connections that sent no request, or half a request line', async () => {
+    const main = await start(20_000);
+    const silent = openConnection(main.url, '');
+    const halfSent = openConnection(main.url, 'GET /tasks/1/ima');
+    // Time for the server to accept them, or SIGTERM would find them still in the backlog.
+    await sleep(300);
+
+    main.child.kill('SIGTERM');
+    expect(await withinMs(main.exited, 5_000, 'exit past the connections')).toBe(0);
+    await withinMs(Promise.all([silent.closed, halfSent.closed]), 1_000, 'their end');
   });
 });
 

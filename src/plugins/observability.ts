@@ -1,5 +1,7 @@
 import cluster from 'node:cluster';
 import type { Channel } from 'node:diagnostics_channel';
+import type { Socket } from 'node:net';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import { Registry } from 'prom-client';
@@ -42,6 +44,12 @@ declare module 'fastify' {
 const UNMATCHED = 'unmatched';
 /** The status logged and counted when the client left before a status line was sent. */
 const CLIENT_CLOSED = 499;
+/** The same when shutdown cut the connection instead: nginx's "closed without a response". */
+const CUT_BEFORE_ANSWER = 444;
+/** The outcome of a request whose connection the grace period's end cut. */
+const CUT_AT_SHUTDOWN = 'cut_at_shutdown';
+/** Longest wait, once the server has closed, for the requests it cut to be over. */
+const CUT_REQUESTS_END_MS = 1_000;
 
 function routeOf(request: FastifyRequest) {
   const { schema, config, url } = request.routeOptions;
@@ -58,6 +66,11 @@ function taskIdOf(request: FastifyRequest): string | undefined {
   const params = request.params;
   if (typeof params !== 'object' || params === null || !('task_id' in params)) return undefined;
   return String(params.task_id);
+}
+
+/** Whether the client ended or broke the connection, rather than the server closing it. */
+function clientLeft(socket: Socket): boolean {
+  return socket.readableEnded || socket.errored !== null;
 }
 
 /** Body bytes of an answer that was not streamed: the JSON detail, or none. */
@@ -121,17 +134,37 @@ export const observabilityPlugin = fp(
         metrics?.cacheLookedUp(message.source, message.result),
       ),
     ];
+    // Requests not over yet, so that those the shutdown cut are recorded before unsubscribing.
+    const open = new Set<ObservedRequest>();
+    let closing = false;
+    app.addHook('preClose', (done) => {
+      closing = true;
+      done();
+    });
     app.addHook('onClose', async () => {
+      // The server has closed once it destroyed their sockets; their responses close on a
+      // later turn of the event loop, and their bodies report their end after that.
+      const deadline = Date.now() + CUT_REQUESTS_END_MS;
+      while (open.size > 0 && Date.now() < deadline) await sleep(10);
+      // A body that never reported its end: its line says what is known without it.
+      for (const observed of open) observed.onOver(observed);
       for (const stop of unsubscribe) stop();
     });
 
     // Read once: the line is not even built when it would not be written.
     const accessLogged = ['trace', 'debug', 'info'].includes(app.log.level);
+    const endOf = (request: FastifyRequest, reply: FastifyReply, observed: ObservedRequest) => {
+      const finished = reply.raw.writableFinished;
+      const outcome = observed.stream?.outcome ?? (finished ? 'complete' : 'client_aborted');
+      const cut = closing && !finished && !clientLeft(request.raw.socket);
+      const unanswered = cut ? CUT_BEFORE_ANSWER : CLIENT_CLOSED;
+      const status = reply.raw.headersSent ? reply.statusCode : unanswered;
+      return { status, outcome: cut && outcome === 'client_aborted' ? CUT_AT_SHUTDOWN : outcome };
+    };
     const finish = (request: FastifyRequest, reply: FastifyReply, observed: ObservedRequest) => {
+      if (!open.delete(observed)) return;
       const stream = observed.stream;
-      const status = reply.raw.headersSent ? reply.statusCode : CLIENT_CLOSED;
-      const outcome =
-        stream?.outcome ?? (reply.raw.writableFinished ? 'complete' : 'client_aborted');
+      const { status, outcome } = endOf(request, reply, observed);
       const bytes = stream?.bytesToClient ?? answeredBytes(request, reply);
       const durationMs = reply.elapsedTime;
       metrics?.requestFinished({
@@ -179,6 +212,7 @@ export const observabilityPlugin = fp(
         over,
       );
       request.observed = observed;
+      open.add(observed);
       reply.raw.once('close', () => observed.responseClosed());
     };
 
