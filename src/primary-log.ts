@@ -1,15 +1,16 @@
 import { hostname } from 'node:os';
+import type { LogLevel } from './settings.js';
 
-/** pino's levels, by the names LOG_LEVEL takes. */
-const LEVELS: ReadonlyMap<string, number> = new Map([
-  ['trace', 10],
-  ['debug', 20],
-  ['info', 30],
-  ['warn', 40],
-  ['error', 50],
-  ['fatal', 60],
-  ['silent', Number.POSITIVE_INFINITY],
-]);
+/** pino's numbers for the levels LOG_LEVEL takes, every one of them (settings.ts checks it). */
+const THRESHOLDS: Readonly<Record<LogLevel, number>> = {
+  trace: 10,
+  debug: 20,
+  info: 30,
+  warn: 40,
+  error: 50,
+  fatal: 60,
+  silent: Number.POSITIVE_INFINITY,
+};
 const INFO = 30;
 const WARN = 40;
 const ERROR = 50;
@@ -25,10 +26,8 @@ export class PrimaryLog {
   readonly #threshold: number;
   readonly #base: { pid: number; hostname: string };
 
-  constructor(level: string) {
-    const threshold = LEVELS.get(level);
-    if (threshold === undefined) throw new Error(`unknown level ${level}`);
-    this.#threshold = threshold;
+  constructor(level: LogLevel) {
+    this.#threshold = THRESHOLDS[level];
     this.#base = { pid: process.pid, hostname: hostname() };
   }
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { loadSettings, SettingsError } from './settings.js';
+import { LOG_LEVELS, loadSettings, SettingsError } from './settings.js';
 
 describe('loadSettings', () => {
   it('has the documented defaults', () => {
@@ -52,4 +52,26 @@ describe('loadSettings', () => {
     expect(load).toThrow('expected an http(s) URL without a login, query or fragment');
     expect(load).not.toThrow(/hunter2/);
   });
+
+  it.each(LOG_LEVELS)('takes pino level %s in any case, as lower case', (level) => {
+    expect(loadSettings({ LOG_LEVEL: level }).logLevel).toBe(level);
+    expect(loadSettings({ LOG_LEVEL: level.toUpperCase() }).logLevel).toBe(level);
+  });
+
+  it('logs at info by default', () => {
+    expect(loadSettings({}).logLevel).toBe('info');
+    expect(loadSettings({ LOG_LEVEL: '' }).logLevel).toBe('info');
+  });
+
+  it.each(['verbose', 'warning', 'INFO ', '30', 'off'])(
+    'refuses LOG_LEVEL %j in one line',
+    (value) => {
+      expect(() => loadSettings({ LOG_LEVEL: value })).toThrow(
+        new SettingsError(
+          'LOG_LEVEL',
+          `expected one of fatal, error, warn, info, debug, trace, silent, got "${value}"`,
+        ),
+      );
+    },
+  );
 });

@@ -7,6 +7,10 @@ import type { CacheSettings } from './cache/object-cache.js';
 
 export type StorageBackend = 'fs' | 's3';
 
+/** pino's levels, the names LOG_LEVEL takes. */
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
 export interface TimeoutSettings {
   /** TCP/TLS connect to a source. */
   readonly connectMs: number;
@@ -51,7 +55,7 @@ export interface S3Settings {
 export interface Settings {
   readonly host: string;
   readonly port: number;
-  readonly logLevel: string;
+  readonly logLevel: LogLevel;
   readonly storageBackend: StorageBackend;
   readonly dataDir: string;
   readonly s3: S3Settings;
@@ -152,6 +156,23 @@ function template(env: Env, name: string, fallback: string, placeholder: string)
   return value;
 }
 
+function isLogLevel(value: string): value is LogLevel {
+  return (LOG_LEVELS as readonly string[]).includes(value);
+}
+
+/** Any case: `INFO` is `info`, for pino in a worker and for the cluster primary's own log alike. */
+function logLevel(env: Env): LogLevel {
+  const value = text(env, 'LOG_LEVEL', 'info');
+  const level = value.toLowerCase();
+  if (!isLogLevel(level)) {
+    throw new SettingsError(
+      'LOG_LEVEL',
+      `expected one of ${LOG_LEVELS.join(', ')}, got "${value}"`,
+    );
+  }
+  return level;
+}
+
 function backend(env: Env): StorageBackend {
   const value = text(env, 'STORAGE_BACKEND', 'fs');
   if (value !== 'fs' && value !== 's3') {
@@ -170,7 +191,7 @@ export function loadSettings(env: Env = process.env): Settings {
   const settings: Settings = {
     host: text(env, 'HOST', '127.0.0.1'),
     port: integer(env, 'PORT', 8000, 0, 65535),
-    logLevel: text(env, 'LOG_LEVEL', 'info'),
+    logLevel: logLevel(env),
     storageBackend: backend(env),
     dataDir: text(env, 'DATA_DIR', './data'),
     s3: {

@@ -177,12 +177,30 @@ describe('the primary', () => {
   });
 });
 
+describe('LOG_LEVEL', () => {
+  it('is read in any case by the primary and the workers alike', async () => {
+    const main = await startMain({ WORKERS: '2', DATA_DIR: dataDir, LOG_LEVEL: 'INFO' });
+    expect(await listeningPids(main, 2)).toHaveLength(2);
+    expect(main.logs().some((line) => line.msg === 'worker started')).toBe(true);
+  });
+});
+
 describe('start-up failures', () => {
   it('a bad WORKERS prints one line naming it and exits 1', async () => {
     const result = await runToExit({ WORKERS: '0', PORT: '0' });
     expect(result.code).toBe(1);
     expect(result.stderr).toBe(
       'streamgate: invalid setting WORKERS: expected a number from 1 to 1024, got 0\n',
+    );
+    expect(result.stdout).toBe('');
+  });
+
+  it.each(['1', '2'])('a bad LOG_LEVEL prints one line naming it (WORKERS=%s)', async (workers) => {
+    const result = await runToExit({ WORKERS: workers, PORT: '0', LOG_LEVEL: 'verbose' });
+    expect(result.code).toBe(1);
+    expect(result.stderr).toBe(
+      'streamgate: invalid setting LOG_LEVEL: expected one of fatal, error, warn, info, debug, ' +
+        'trace, silent, got "verbose"\n',
     );
     expect(result.stdout).toBe('');
   });
