@@ -5,14 +5,20 @@ import {
   type Answer,
   ASK,
   type Ask,
+  COLLECT,
+  type Collect,
   isMessage,
+  READY,
+  REPORT,
+  type Ready,
+  type Report,
 } from './metrics-primary.js';
 
 /**
  * Metrics summed over every worker of a cluster. The primary does not listen on the HTTP port,
- * so a scrape lands on one worker, which asks the primary over IPC; the primary gathers every
- * worker's registries with prom-client's AggregatorRegistry (itself over cluster IPC, each
- * worker answering with its own) and sends the text back.
+ * so a scrape lands on one worker, which asks the primary over IPC; the primary asks every
+ * ready worker for its registries' metrics (over cluster IPC too), sums them with prom-client's
+ * AggregatorRegistry and sends the text back.
  */
 
 /** The primary could not gather the workers' metrics (a worker did not answer in time). */
@@ -24,12 +30,31 @@ export class ClusterMetricsError extends Error {
 }
 
 /**
- * Called once in each worker: the registries this worker reports when the primary gathers
- * (prom-client answers the primary's requests once an AggregatorRegistry exists).
+ * Called once in each worker: the registries this worker reports when the primary gathers. The
+ * primary asks a worker only once it has said it is ready, here.
  */
 export function reportToPrimary(registries: Registry[]): void {
-  AggregatorRegistry.setRegistries(registries);
-  new AggregatorRegistry();
+  process.on('message', (message: unknown) => {
+    if (isMessage<Collect>(message, COLLECT)) report(registries, message.id);
+  });
+  process.send?.({ type: READY } satisfies Ready);
+}
+
+function report(registries: Registry[], id: number): void {
+  Promise.all(registries.map((registry) => registry.getMetricsAsJSON())).then(
+    (metrics) => answerPrimary({ type: REPORT, id, metrics: metrics.flat(), error: undefined }),
+    (error: unknown) =>
+      answerPrimary({
+        type: REPORT,
+        id,
+        metrics: undefined,
+        error: error instanceof Error ? error.message : String(error),
+      }),
+  );
+}
+
+function answerPrimary(report: Report): void {
+  process.send?.(report);
 }
 
 let asked = 0;
