@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from './app.js';
 import { warnIfOpenToNetwork } from './auth/startup-warning.js';
+import { connectionsCut } from './plugins/observability.js';
 import type { Settings } from './settings.js';
 import { growHeapForServing } from './v8-flags.js';
 
@@ -48,6 +49,7 @@ function drain(app: FastifyInstance, graceMs: number, signal: NodeJS.Signals): v
   app.log.info({ signal }, 'shutting down: draining downloads in flight');
   const deadline = setTimeout(() => {
     app.log.warn('grace period over: closing the connections still open');
+    connectionsCut.publish(undefined);
     app.server.closeAllConnections();
   }, graceMs);
   deadline.unref();

@@ -1,5 +1,5 @@
 import cluster from 'node:cluster';
-import type { Channel } from 'node:diagnostics_channel';
+import { type Channel, channel } from 'node:diagnostics_channel';
 import type { Socket } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
@@ -68,6 +68,12 @@ function taskIdOf(request: FastifyRequest): string | undefined {
   return String(params.task_id);
 }
 
+/**
+ * Published by the service (src/server.ts) just before it cuts the connections still open at
+ * the end of the grace period: the requests on them are recorded as cut, not as left.
+ */
+export const connectionsCut = channel('streamgate:connections-cut');
+
 /** Whether the client ended or broke the connection, rather than the server closing it. */
 function clientLeft(socket: Socket): boolean {
   return socket.readableEnded || socket.errored !== null;
@@ -134,37 +140,43 @@ export const observabilityPlugin = fp(
         metrics?.cacheLookedUp(message.source, message.result),
       ),
     ];
-    // Requests not over yet, so that those the shutdown cut are recorded before unsubscribing.
-    const open = new Set<ObservedRequest>();
-    let closing = false;
-    app.addHook('preClose', (done) => {
-      closing = true;
-      done();
-    });
+    // Requests not over yet, with their connections, so that those the shutdown cuts are told
+    // apart from those whose client left (judged before the cut, which every Node version
+    // closes in its own way) and are recorded before unsubscribing.
+    const open = new Map<ObservedRequest, Socket>();
+    const cut = new Set<ObservedRequest>();
+    unsubscribe.push(
+      listen(connectionsCut, () => {
+        for (const [observed, socket] of open) if (!clientLeft(socket)) cut.add(observed);
+      }),
+    );
     app.addHook('onClose', async () => {
       // The server has closed once it destroyed their sockets; their responses close on a
       // later turn of the event loop, and their bodies report their end after that.
       const deadline = Date.now() + CUT_REQUESTS_END_MS;
       while (open.size > 0 && Date.now() < deadline) await sleep(10);
       // A body that never reported its end: its line says what is known without it.
-      for (const observed of open) observed.onOver(observed);
+      for (const observed of open.keys()) observed.onOver(observed);
       for (const stop of unsubscribe) stop();
     });
 
     // Read once: the line is not even built when it would not be written.
     const accessLogged = ['trace', 'debug', 'info'].includes(app.log.level);
-    const endOf = (request: FastifyRequest, reply: FastifyReply, observed: ObservedRequest) => {
+    const endOf = (reply: FastifyReply, observed: ObservedRequest) => {
       const finished = reply.raw.writableFinished;
       const outcome = observed.stream?.outcome ?? (finished ? 'complete' : 'client_aborted');
-      const cut = closing && !finished && !clientLeft(request.raw.socket);
-      const unanswered = cut ? CUT_BEFORE_ANSWER : CLIENT_CLOSED;
+      const wasCut = cut.delete(observed) && !finished;
+      const unanswered = wasCut ? CUT_BEFORE_ANSWER : CLIENT_CLOSED;
       const status = reply.raw.headersSent ? reply.statusCode : unanswered;
-      return { status, outcome: cut && outcome === 'client_aborted' ? CUT_AT_SHUTDOWN : outcome };
+      return {
+        status,
+        outcome: wasCut && outcome === 'client_aborted' ? CUT_AT_SHUTDOWN : outcome,
+      };
     };
     const finish = (request: FastifyRequest, reply: FastifyReply, observed: ObservedRequest) => {
       if (!open.delete(observed)) return;
       const stream = observed.stream;
-      const { status, outcome } = endOf(request, reply, observed);
+      const { status, outcome } = endOf(reply, observed);
       const bytes = stream?.bytesToClient ?? answeredBytes(request, reply);
       const durationMs = reply.elapsedTime;
       metrics?.requestFinished({
@@ -212,7 +224,7 @@ export const observabilityPlugin = fp(
         over,
       );
       request.observed = observed;
-      open.add(observed);
+      open.set(observed, request.raw.socket);
       reply.raw.once('close', () => observed.responseClosed());
     };
 
