@@ -1,5 +1,5 @@
 import type { ByteRange, ObjectInfo } from '../sources/source.js';
-import { isWeak, parseEtagList, strongMatch } from './etag.js';
+import { parseEtagList, strongMatch, weakMatch } from './etag.js';
 import { resolveRange } from './range.js';
 
 /** The request headers that decide the answer. */
@@ -109,14 +109,6 @@ function notModified(headers: RequestValidators, info: ObjectInfo): boolean {
 function noneMatchFails(ifNoneMatch: string, etag: string | undefined): boolean {
   if (ifNoneMatch.trim() === '*') return true;
   return etag !== undefined && parseEtagList(ifNoneMatch).some((tag) => weakMatch(tag, etag));
-}
-
-function weakMatch(a: string, b: string): boolean {
-  return opaqueTag(a) === opaqueTag(b);
-}
-
-function opaqueTag(etag: string): string {
-  return isWeak(etag) ? etag.slice(2) : etag;
 }
 
 /** RFC 9110 §13.1.5: a stale If-Range turns a range request into a whole one. */

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { isWeak, parseEtagList, strongMatch } from './etag.js';
+import { isWeak, parseEtagList, strongMatch, weakMatch } from './etag.js';
 
 describe('entity tags', () => {
   it('tells weak tags', () => {
@@ -18,5 +18,12 @@ describe('entity tags', () => {
     expect(strongMatch('"a"', '"b"')).toBe(false);
     expect(strongMatch('W/"a"', '"a"')).toBe(false);
     expect(strongMatch('"a"', 'W/"a"')).toBe(false);
+  });
+
+  it('compares weakly: identical once W/ is set aside', () => {
+    expect(weakMatch('W/"a"', '"a"')).toBe(true);
+    expect(weakMatch('"a"', 'W/"a"')).toBe(true);
+    expect(weakMatch('W/"a"', 'W/"a"')).toBe(true);
+    expect(weakMatch('"a"', '"b"')).toBe(false);
   });
 });

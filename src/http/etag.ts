@@ -13,3 +13,12 @@ export function parseEtagList(header: string): string[] {
 export function strongMatch(a: string, b: string): boolean {
   return !isWeak(a) && !isWeak(b) && a === b;
 }
+
+/** Weak comparison: identical once any `W/` is set aside. */
+export function weakMatch(a: string, b: string): boolean {
+  return opaqueTag(a) === opaqueTag(b);
+}
+
+function opaqueTag(etag: string): string {
+  return isWeak(etag) ? etag.slice(2) : etag;
+}
