@@ -13,9 +13,16 @@ describe('workerExecArgv', () => {
 
   it('leaves out a default that the command line or NODE_OPTIONS sets', () => {
     expect(workerExecArgv(['--max-semi-space-size=16'], undefined)).toEqual([
+      '--liftoff-only',
       '--max-semi-space-size=16',
     ]);
-    expect(workerExecArgv([], '--enable-source-maps  --max_semi_space_size=8')).toEqual([]);
+    expect(
+      workerExecArgv([], '--enable-source-maps  --max_semi_space_size=8 --no-liftoff-only'),
+    ).toEqual([]);
+    expect(workerExecArgv(['--no_liftoff_only'], undefined)).toEqual([
+      '--max-semi-space-size=2',
+      '--no_liftoff_only',
+    ]);
   });
 });
 

@@ -2,11 +2,18 @@ import v8 from 'node:v8';
 
 /**
  * V8 flags every worker starts with (and `npm start`'s single process: a test keeps the start
- * script equal). A young generation of 2 MiB instead of up to 16 MiB scavenges the short-lived
- * objects of each chunk relayed sooner, and with them the socket buffers they hold: less memory
- * at rest and under load. 1 MiB saves little more and costs a third more CPU per GiB relayed.
+ * script equal).
+ * - A young generation of 2 MiB instead of up to 16 MiB scavenges the short-lived objects of each
+ *   chunk relayed sooner, and with them the socket buffers they hold: less memory at rest and
+ *   under load. 1 MiB saves little more and costs a third more CPU per GiB relayed.
+ * - `--liftoff-only` keeps WebAssembly in V8's baseline compiler. The only WebAssembly here is
+ *   undici's HTTP parser, whose one large state-machine function TurboFan would recompile once
+ *   it is hot: on a background thread, in about 36 MiB of compiler memory, which that thread's
+ *   malloc arena keeps partly resident (up to 10 MiB of a process idling after its first
+ *   requests). The parser does not need the faster code: 16 KiB and 100 MiB downloads take the
+ *   same time without it (docs/cluster.md, V8 flags).
  */
-export const WORKER_V8_FLAGS: readonly string[] = ['--max-semi-space-size=2'];
+export const WORKER_V8_FLAGS: readonly string[] = ['--max-semi-space-size=2', '--liftoff-only'];
 
 /**
  * The old generation's growing factor once the service serves, as V8's `--heap-growing-percent`
@@ -16,7 +23,7 @@ export const WORKER_V8_FLAGS: readonly string[] = ['--max-semi-space-size=2'];
  * At the default factor the limit sits about 10 MiB above the live heap, so a large download ran
  * a full mark-compact every 30 MiB or so, a third of its CPU; at 3x the scavenge comes first.
  * Set after start-up, not on the command line, so that start-up's garbage is still collected at
- * the default factor: from the start it idled 6-10 MiB higher (docs/cluster.md, V8 flags).
+ * the default factor (docs/cluster.md, V8 flags, has what that measured).
  */
 const SERVING_HEAP_GROWING_PERCENT = 200;
 
@@ -50,7 +57,10 @@ function givenFlags(execArgv: readonly string[], nodeOptions: string | undefined
   return [...execArgv, ...(nodeOptions ?? '').split(/\s+/)].map(flagName);
 }
 
-/** `--max_semi_space_size=4` → `--max-semi-space-size`: V8 reads `_` and `-` alike. */
+/**
+ * `--max_semi_space_size=4` → `--max-semi-space-size`: V8 reads `_` and `-` alike. A boolean's
+ * negation names the same flag: `--no-liftoff-only` → `--liftoff-only`.
+ */
 function flagName(argument: string): string {
-  return (argument.split('=')[0] ?? '').replaceAll('_', '-');
+  return (argument.split('=')[0] ?? '').replaceAll('_', '-').replace(/^--no-/, '--');
 }
