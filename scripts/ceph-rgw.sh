@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Copied from shared/tools/ceph-rgw.sh so that a fresh clone has it; scripts/test-ceph.sh drives it.
+# Started by scripts/test-ceph.sh (and the bench, when `radosgw` is installed).
 # Minimal single-node Ceph (Pacific 16.2.x, Debian packages) + RADOS Gateway on loopback.
 #
 #   ceph-rgw.sh start DIR   # create (first time) or restart a cluster in DIR, print endpoint + keys
