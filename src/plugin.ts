@@ -23,7 +23,8 @@ export type ServeTimeouts = Pick<TimeoutSettings, 'firstByteMs' | 'idleMs' | 'to
 export interface StreamgateOptions {
   /**
    * The sources by name, as `reply.sendObject` and route entries refer to them. The plugin
-   * owns them: it closes them when the app closes.
+   * owns them: it closes them when the app closes, each once however many registrations or
+   * names it was given.
    */
   sources: ReadonlyMap<string, Source> | Readonly<Record<string, Source>>;
   /** Route-table entries to register as the service does (their 4xx answers included). */
@@ -117,6 +118,21 @@ function sourceMap(sources: StreamgateOptions['sources']): ReadonlyMap<string, S
   return sources instanceof Map ? sources : new Map(Object.entries(sources));
 }
 
+const closings = new WeakMap<Source, Promise<void>>();
+
+/**
+ * Closes a source the first time it is asked: one source may be given to several registrations
+ * (or under several names), and a source of a team's own need not take a second close.
+ */
+function closeOnce(source: Source): Promise<void> {
+  let closing = closings.get(source);
+  if (closing === undefined) {
+    closing = source.close();
+    closings.set(source, closing);
+  }
+  return closing;
+}
+
 async function streamgatePlugin(app: FastifyInstance, options: StreamgateOptions): Promise<void> {
   const sources = sourceMap(options.sources);
   const policy: ServePolicy = {
@@ -126,7 +142,7 @@ async function streamgatePlugin(app: FastifyInstance, options: StreamgateOptions
   const cacheControl = options.cacheControl ?? serviceDefaults.cacheControl;
   const errors: SourceErrorCodes = { ...objectErrorCodes, ...given(options.errors ?? {}) };
   app.addHook('onClose', async () => {
-    await Promise.all([...sources.values()].map((source) => source.close()));
+    await Promise.all([...sources.values()].map(closeOnce));
   });
   sweepIdleConnectionsWhileClosing(app);
 

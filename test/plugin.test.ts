@@ -1,8 +1,10 @@
+import { createServer as createHttpServer } from 'node:http';
 import { createServer, type Server, type Socket } from 'node:net';
 import { Readable } from 'node:stream';
 import Fastify, { type FastifyInstance } from 'fastify';
 import {
   createLocalSource,
+  createS3Source,
   createUpstreamSource,
   LocalSource,
   NotModified,
@@ -49,6 +51,41 @@ async function silentServer(): Promise<{ url: string; close(): Promise<void> }> 
     url: `http://127.0.0.1:${port}`,
     close: async () => {
       for (const socket of sockets) socket.destroy();
+      await new Promise((resolve) => server.close(resolve));
+    },
+  };
+}
+
+/**
+ * An HTTP upstream on 127.0.0.1 that records the path of each request. `/public/get-only`
+ * serves GET only, as a FastAPI `@app.get` route does (HEAD: 405), with an ETag and no
+ * `accept-ranges`; any other path answers a short body of its own.
+ */
+async function recordingUpstream(): Promise<{
+  origin: string;
+  seen: string[];
+  close(): Promise<void>;
+}> {
+  const seen: string[] = [];
+  const server = createHttpServer((request, response) => {
+    seen.push(`${request.method} ${request.url}`);
+    if (request.url !== '/public/get-only') {
+      response.writeHead(200, { 'content-length': 7 }).end('sibling');
+    } else if (request.method !== 'GET') {
+      response.writeHead(405, { allow: 'GET' }).end();
+    } else if (request.headers['if-none-match'] === '"g1"') {
+      response.writeHead(304, { etag: '"g1"' }).end();
+    } else {
+      response.writeHead(200, { 'content-length': OBJECT.length, etag: '"g1"' }).end(OBJECT);
+    }
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  return {
+    origin: `http://127.0.0.1:${port}`,
+    seen,
+    close: async () => {
+      server.closeAllConnections();
       await new Promise((resolve) => server.close(resolve));
     },
   };
@@ -324,6 +361,84 @@ describe('the plugin with what a team may do by mistake or by design', () => {
     } finally {
       await app.close();
     }
+  });
+});
+
+describe('the plugin over an upstream of a team', () => {
+  let upstream: Awaited<ReturnType<typeof recordingUpstream>>;
+  let app: FastifyInstance;
+
+  beforeAll(async () => {
+    upstream = await recordingUpstream();
+    app = Fastify();
+    await app.register(streamgate, {
+      sources: { up: createUpstreamSource({ baseUrl: `${upstream.origin}/public/` }) },
+      retry: { attempts: 0 },
+    });
+    // The key as the client sent it: nothing puts a `/` in front of it.
+    app.get<{ Params: { key: string } }>('/raw/:key', (request, reply) =>
+      reply.sendObject('up', request.params.key),
+    );
+    app.get<{ Params: { key: string } }>('/up/:key', (request, reply) =>
+      reply.sendObject('up', `/${request.params.key}`),
+    );
+  });
+
+  afterAll(async () => {
+    await app?.close();
+    await upstream?.close();
+  });
+
+  it('finds no key that does not begin with /, rather than a sibling of the base path', async () => {
+    upstream.seen.length = 0;
+    for (const key of ['-admin%2Fsecret', 'get-only']) {
+      const response = await app.inject({ url: `/raw/${key}` });
+      expect(response.statusCode).toBe(404);
+      expect(response.json()).toEqual({ detail: 'Object not found' });
+    }
+    expect(upstream.seen).toEqual([]);
+  });
+
+  it('answers HEAD, Range and conditional requests where the upstream refuses HEAD', async () => {
+    const head = await app.inject({ method: 'HEAD', url: '/up/get-only' });
+    expect(head.statusCode).toBe(200);
+    expect(head.headers['content-length']).toBe(String(OBJECT.length));
+    expect(head.headers.etag).toBe('"g1"');
+    // It announces no ranges: the whole object is the answer to one.
+    const ranged = await app.inject({ url: '/up/get-only', headers: { range: 'bytes=10-19' } });
+    expect(ranged.statusCode).toBe(200);
+    expect(sha256(ranged.rawPayload)).toBe(sha256(OBJECT));
+    const unchanged = await app.inject({
+      url: '/up/get-only',
+      headers: { 'if-none-match': '"g1"' },
+    });
+    expect(unchanged.statusCode).toBe(304);
+  });
+});
+
+describe('a source given to more than one registration', () => {
+  it('is closed once when the app closes, whichever kind it is', async () => {
+    const shared = {
+      s3: createS3Source({
+        bucket: 'b',
+        endpoint: 'http://127.0.0.1:9',
+        credentials: { accessKeyId: 'a', secretAccessKey: 'b' },
+      }),
+      upstream: createUpstreamSource({ baseUrl: 'http://127.0.0.1:9' }),
+      own: new CountingSource(new MemorySource()),
+    };
+    const app = Fastify();
+    for (const prefix of ['/a', '/b']) {
+      await app.register(
+        async (scope) => {
+          await scope.register(streamgate, { sources: shared });
+        },
+        { prefix },
+      );
+    }
+    await app.ready();
+    await expect(app.close()).resolves.toBeUndefined();
+    expect(shared.own.closed).toBe(1);
   });
 });
 

@@ -20,6 +20,7 @@ export function createUpstreamDispatcher(connectTimeoutMs: number): Dispatcher {
 export class UpstreamSource implements Source {
   readonly #origin: string;
   readonly #basePath: string;
+  #closing: Promise<void> | undefined;
 
   constructor(
     baseUrl: string,
@@ -31,7 +32,8 @@ export class UpstreamSource implements Source {
   }
 
   async stat(key: string, signal: AbortSignal): Promise<ObjectInfo> {
-    const response = await this.#request('HEAD', key, {}, signal);
+    const response = await this.#headOrGet(key, signal);
+    // A GET's body is read up to undici's dump limit; a larger one closes its connection.
     await dumpBody(response);
     return describeObject(response.headers);
   }
@@ -58,8 +60,23 @@ export class UpstreamSource implements Source {
     await dumpBody(response);
   }
 
-  async close(): Promise<void> {
-    await this.dispatcher.close();
+  /** Closes the dispatcher once: undici rejects a second close, this resolves it with the first. */
+  close(): Promise<void> {
+    this.#closing ??= this.dispatcher.close();
+    return this.#closing;
+  }
+
+  /**
+   * The HEAD answer, or a GET's where the upstream refuses HEAD (a GET-only route, as FastAPI's
+   * `@app.get`): its headers describe the object as well.
+   */
+  async #headOrGet(key: string, signal: AbortSignal): Promise<Dispatcher.ResponseData> {
+    try {
+      return await this.#request('HEAD', key, {}, signal);
+    } catch (error) {
+      if (!(error instanceof MethodRefused)) throw error;
+      return await this.#request('GET', key, {}, signal);
+    }
   }
 
   async #request(
@@ -68,7 +85,7 @@ export class UpstreamSource implements Source {
     headers: Record<string, string>,
     signal: AbortSignal,
   ): Promise<Dispatcher.ResponseData> {
-    if (!staysBelowBase(key)) throw new SourceError('not-found', 'key leaves the base path');
+    if (!staysBelowBase(key)) throw new SourceError('not-found', 'key is not below the base URL');
     const response = await send(this.dispatcher, {
       origin: this.#origin,
       path: this.#basePath + key,
@@ -89,16 +106,29 @@ export class UpstreamSource implements Source {
 const DOT_SEGMENT = /^(?:\.|%2e){1,2}$/i;
 
 /**
- * A key is a path below the base URL: no dot segment that an upstream would resolve above it,
- * and no `?`, `#` or backslash (which some servers read as `/`) to make it something else.
+ * A key is a path below the base URL: it begins with `/` (glued to the base path, `-admin` would
+ * name the sibling `/public-admin` of `/public`, and `http://…` an absolute request target), it
+ * has no dot segment that an upstream would resolve above the base, and no `?`, `#` or backslash
+ * (which some servers read as `/`) to make it something else.
  */
 function staysBelowBase(key: string): boolean {
-  return !/[?#\\]/.test(key) && !key.split('/').some((segment) => DOT_SEGMENT.test(segment));
+  return (
+    key.startsWith('/') &&
+    !/[?#\\]/.test(key) &&
+    !key.split('/').some((segment) => DOT_SEGMENT.test(segment))
+  );
 }
+
+/** The upstream does not serve the method asked (405, 501) for the key, though it may serve GET. */
+class MethodRefused extends SourceError {}
 
 function statusFailure(status: number): SourceError {
   if (status === 404) return new SourceError('not-found', 'upstream answered 404');
   if (status === 412) return new SourceError('precondition-failed', 'upstream answered 412');
   const retryable = status >= 500 || status === 429;
-  return new SourceError('unavailable', `upstream answered ${status}`, { retryable });
+  const message = `upstream answered ${status}`;
+  if (status === 405 || status === 501) {
+    return new MethodRefused('unavailable', message, { retryable });
+  }
+  return new SourceError('unavailable', message, { retryable });
 }

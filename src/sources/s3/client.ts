@@ -79,6 +79,7 @@ export class S3BucketClient {
   readonly #dispatcher: Dispatcher;
   readonly #credentials: CachedCredentials;
   readonly #signer: SigV4Signer;
+  #closing: Promise<void> | undefined;
 
   constructor(options: {
     address: BucketAddress;
@@ -138,8 +139,10 @@ export class S3BucketClient {
     throw s3Failure(status, errorCode(await readErrorBody(response, ERROR_BODY_LIMIT)));
   }
 
-  async close(): Promise<void> {
+  /** Closes the dispatcher once: undici rejects a second close, this resolves it with the first. */
+  close(): Promise<void> {
     this.#credentials.close();
-    await this.#dispatcher.close();
+    this.#closing ??= this.#dispatcher.close();
+    return this.#closing;
   }
 }

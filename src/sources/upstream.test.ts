@@ -1,0 +1,172 @@
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { SourceError } from '../errors.js';
+import type { Source } from './source.js';
+import { createUpstreamDispatcher, UpstreamSource } from './upstream.js';
+
+const LARGE = 1024 ** 3;
+
+/** Resolves with `promise`, or rejects once `ms` pass: a request that hangs fails the test. */
+function within<T>(promise: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`nothing within ${ms} ms`)), ms);
+  });
+  return Promise.race([promise, late]).finally(() => clearTimeout(timer));
+}
+
+/**
+ * An upstream on 127.0.0.1 that records `METHOD path` of each request. Below `/nohead/` it
+ * serves GET only, as a FastAPI `@app.get` route does (HEAD: 405), `/nohead/large` with a body
+ * larger than anyone would read to learn the headers; `/refused` refuses every method; any
+ * other path answers `ok`.
+ */
+async function recordingUpstream() {
+  const seen: string[] = [];
+  const unfinished: string[] = [];
+  const server = http.createServer((request, response) => {
+    const path = request.url ?? '';
+    seen.push(`${request.method} ${path}`);
+    if (path.startsWith('/nohead/') && request.method !== 'GET') {
+      response.writeHead(path.endsWith('/501') ? 501 : 405, { allow: 'GET' }).end();
+      return;
+    }
+    if (path === '/refused') {
+      response.writeHead(405, { allow: 'POST' }).end();
+      return;
+    }
+    if (path === '/nohead/large') {
+      response.on('close', () => {
+        if (!response.writableFinished) unfinished.push(path);
+      });
+      // More than any socket buffer: only the client letting go ends this answer.
+      response.writeHead(200, { 'content-length': LARGE, etag: '"large"' });
+      response.write(Buffer.alloc(1024 * 1024));
+      return;
+    }
+    response.writeHead(200, { 'content-length': 2, etag: '"ok"', 'accept-ranges': 'bytes' });
+    response.end(request.method === 'HEAD' ? undefined : 'ok');
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  return {
+    origin,
+    seen,
+    unfinished,
+    close: () => {
+      server.closeAllConnections();
+      return new Promise((resolve) => server.close(resolve));
+    },
+  };
+}
+
+async function text(source: Source, key: string): Promise<string> {
+  const opened = await source.read(key, { signal: AbortSignal.timeout(5_000) });
+  const chunks: Buffer[] = [];
+  for await (const chunk of opened.body) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks).toString();
+}
+
+async function failureOf(attempt: Promise<unknown>): Promise<string> {
+  const error = await within(attempt, 5_000).then(
+    () => undefined,
+    (caught: unknown) => caught,
+  );
+  expect(error).toBeInstanceOf(SourceError);
+  return (error as SourceError).failure;
+}
+
+describe('UpstreamSource', () => {
+  let upstream: Awaited<ReturnType<typeof recordingUpstream>>;
+  const sources: Source[] = [];
+
+  function sourceAt(baseUrl: string): Source {
+    const source = new UpstreamSource(baseUrl, createUpstreamDispatcher(1_000));
+    sources.push(source);
+    return source;
+  }
+
+  beforeAll(async () => {
+    upstream = await recordingUpstream();
+  });
+
+  afterEach(async () => {
+    await Promise.all(sources.splice(0).map((source) => source.close()));
+    upstream.seen.length = 0;
+  });
+
+  afterAll(async () => {
+    await upstream?.close();
+  });
+
+  it('reads a key beginning with / below the base path, with or without its trailing /', async () => {
+    for (const base of ['/public', '/public/']) {
+      expect(await text(sourceAt(upstream.origin + base), '/file.txt')).toBe('ok');
+    }
+    expect(await text(sourceAt(upstream.origin), '/file.txt')).toBe('ok');
+    expect(upstream.seen).toEqual([
+      'GET /public/file.txt',
+      'GET /public/file.txt',
+      'GET /file.txt',
+    ]);
+  });
+
+  it('finds no key that does not begin with /, asking the upstream nothing', async () => {
+    // Glued to the base path, `-admin/secret` would have been its sibling `/public-admin/secret`.
+    const keys = ['-admin/secret', 'file.txt', '', `${upstream.origin}/public/file.txt`];
+    for (const base of ['/public', '/public/', '']) {
+      const source = sourceAt(upstream.origin + base);
+      for (const key of keys) {
+        expect(await failureOf(source.read(key, { signal: AbortSignal.timeout(5_000) }))).toBe(
+          'not-found',
+        );
+        expect(await failureOf(source.stat(key, AbortSignal.timeout(5_000)))).toBe('not-found');
+      }
+    }
+    expect(upstream.seen).toEqual([]);
+  });
+
+  it('reads the validators with a GET where the upstream refuses HEAD (405, 501)', async () => {
+    const source = sourceAt(`${upstream.origin}/nohead`);
+    for (const key of ['/405', '/501']) {
+      const info = await within(source.stat(key, AbortSignal.timeout(5_000)), 5_000);
+      expect(info).toMatchObject({ size: 2, etag: '"ok"', acceptRanges: true });
+    }
+    expect(upstream.seen).toEqual([
+      'HEAD /nohead/405',
+      'GET /nohead/405',
+      'HEAD /nohead/501',
+      'GET /nohead/501',
+    ]);
+  });
+
+  it('lets go of the body of that GET without reading a large one to its end', async () => {
+    const source = sourceAt(upstream.origin);
+    const info = await within(source.stat('/nohead/large', AbortSignal.timeout(5_000)), 5_000);
+    expect(info).toMatchObject({ size: LARGE, etag: '"large"' });
+    // The connection is closed rather than drained, and the source still answers after it.
+    await within(
+      (async () => {
+        while (upstream.unfinished.length === 0) await new Promise((r) => setTimeout(r, 10));
+      })(),
+      5_000,
+    );
+    expect(upstream.unfinished).toEqual(['/nohead/large']);
+    expect(await text(source, '/after')).toBe('ok');
+  });
+
+  it('fails as the GET does when the upstream refuses it as well', async () => {
+    const source = sourceAt(upstream.origin);
+    expect(await failureOf(source.stat('/refused', AbortSignal.timeout(5_000)))).toBe(
+      'unavailable',
+    );
+    expect(upstream.seen).toEqual(['HEAD /refused', 'GET /refused']);
+  });
+
+  it('closes twice without failing, as when two registrations were given it', async () => {
+    const source = new UpstreamSource(upstream.origin, createUpstreamDispatcher(1_000));
+    await source.close();
+    await source.close();
+  });
+});
