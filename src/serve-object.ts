@@ -60,8 +60,9 @@ const DETAIL_OF = {
  * at once (one round trip); HEAD and requests with Range or If-* headers first read the
  * validators, decide the status, and only then open exactly the bytes to send. Aborting
  * `controller` ends every source request; the body aborts it itself when destroyed early.
- * A body is returned once it holds its first bytes, so that a source failing before them is
- * answered with an error status. Source failures are thrown as the route's GatewayError.
+ * A body is returned once it holds its first bytes (destroyed, if the request is aborted first),
+ * so that a source failing before them is answered with an error status. Source failures are
+ * thrown as the route's GatewayError.
  */
 export async function serveObject(
   request: ObjectRequest,
@@ -71,13 +72,32 @@ export async function serveObject(
 ): Promise<ObjectAnswer> {
   try {
     const answer = await answerOf(request, target, policy, controller);
-    if (answer.body instanceof Readable) await firstBytes(answer.body);
+    if (answer.body instanceof Readable)
+      await firstBytesUnlessAborted(answer.body, controller.signal);
     return answer;
   } catch (error) {
     if (error instanceof SourceError) {
       throw new GatewayError(target.errors[error.failure], { cause: error });
     }
     throw error;
+  }
+}
+
+/**
+ * Waits for the body's first bytes, or ends the body if the request is aborted first (the client
+ * left). Until the reply takes the body, which destroys it when the client leaves, nothing else
+ * would: a shared read's body would wait for ever once its last member left, another would wait
+ * for its source's idle timeout, or try to resume a source that ended its body on the abort and
+ * fail with the abort's error.
+ */
+async function firstBytesUnlessAborted(body: Readable, signal: AbortSignal): Promise<void> {
+  const end = () => body.destroy();
+  if (signal.aborted) end();
+  else signal.addEventListener('abort', end, { once: true });
+  try {
+    await firstBytes(body);
+  } finally {
+    signal.removeEventListener('abort', end);
   }
 }
 
