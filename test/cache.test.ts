@@ -2,6 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { patternBytes, patternSha256 } from '../dev/pattern.js';
 import type { CacheEvent } from '../src/read-sharing.js';
+import type { SourceAttemptMessage } from '../src/stream/events.js';
 import { FaultStack } from './helpers/fault-stack.js';
 import { download } from './helpers/http-client.js';
 import { recordChannel } from './helpers/observe.js';
@@ -14,6 +15,10 @@ const key = (task: number) => `test/${task}/image.jpg`;
 
 let stack: FaultStack;
 const events = recordChannel('streamgate:cache', (message) => (message as CacheEvent).result);
+const attempts = recordChannel(
+  'streamgate:source:attempt',
+  (message) => (message as SourceAttemptMessage).outcome,
+);
 
 beforeAll(async () => {
   stack = await FaultStack.start();
@@ -82,6 +87,11 @@ describe('the small-object cache', () => {
     expect(gets).toHaveLength(2);
     expect(gets[1]?.headers['if-none-match']).toBe(etag);
     expect(events).toEqual(['miss', 'revalidated', 'hit']);
+    // The source's 304 is an answer, not a failed attempt.
+    expect(attempts).toEqual(['ok', 'not-modified']);
+    const metrics = await (await fetch(`${url}/metrics`)).text();
+    expect(metrics).toContain('streamgate_source_first_byte_seconds_count{source="storage"} 2');
+    expect(metrics).not.toMatch(/^streamgate_source_errors_total\{/m);
   });
 
   it('HEAD, Range and If-None-Match are answered from cached validators', async () => {

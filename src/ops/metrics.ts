@@ -1,5 +1,9 @@
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
-import type { SourceAttemptMessage, StreamEndMessage } from '../stream/events.js';
+import {
+  attemptFailed,
+  type SourceAttemptMessage,
+  type StreamEndMessage,
+} from '../stream/events.js';
 
 /** Downloads run from milliseconds to minutes. */
 const DURATION_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300];
@@ -127,7 +131,7 @@ export class StreamMetrics {
     const source = this.#source(message.scope.source);
     source.firstByte.observe(message.firstByteMs / 1000);
     if (message.attempt > 1) source.retries.inc();
-    if (message.outcome !== 'ok') source.errors(message.outcome).inc();
+    if (attemptFailed(message.outcome)) source.errors(message.outcome).inc();
   }
 
   partFetched(source: string | undefined): void {

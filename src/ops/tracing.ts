@@ -7,7 +7,7 @@ import {
   type Tracer,
   trace,
 } from '@opentelemetry/api';
-import type { SourceAttemptMessage } from '../stream/events.js';
+import { attemptFailed, type SourceAttemptMessage } from '../stream/events.js';
 
 /**
  * Spans through `@opentelemetry/api` alone: with no SDK registered every call is a no-op, and
@@ -79,7 +79,7 @@ export class RequestTracer {
     if (message.resumedFrom !== undefined) {
       span.setAttribute('streamgate.source.resumed_from', message.resumedFrom);
     }
-    if (message.outcome !== 'ok')
+    if (attemptFailed(message.outcome))
       span.setStatus({ code: SpanStatusCode.ERROR, message: message.outcome });
     span.end(now);
   }

@@ -49,9 +49,20 @@ export interface SourceAttemptMessage {
   attempt: number;
   /** The offset a resume asked from; undefined for a first open. */
   resumedFrom: number | undefined;
-  outcome: 'ok' | SourceFailure | 'error';
+  outcome: AttemptOutcome;
   /** From sending the request to the source's answer (its headers) or failure. */
   firstByteMs: number;
+}
+
+/**
+ * How a source attempt ended: answered (`ok`, or `not-modified`, the 304 a revalidation asked
+ * for), failed as a SourceError's failure, or `error` for anything else a source threw.
+ */
+export type AttemptOutcome = 'ok' | 'not-modified' | SourceFailure | 'error';
+
+/** Whether the attempt failed: a 304 to If-None-Match is an answer. */
+export function attemptFailed(outcome: AttemptOutcome): boolean {
+  return outcome !== 'ok' && outcome !== 'not-modified';
 }
 
 /** A channel whose messages have one type. */

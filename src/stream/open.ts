@@ -9,7 +9,12 @@ import {
   type Source,
 } from '../sources/source.js';
 import { discard } from './discard.js';
-import { type SourceAttemptMessage, type StreamScope, sourceAttempt } from './events.js';
+import {
+  type AttemptOutcome,
+  type SourceAttemptMessage,
+  type StreamScope,
+  sourceAttempt,
+} from './events.js';
 import { backoff } from './resume.js';
 
 export interface OpenPolicy {
@@ -75,9 +80,15 @@ function report(
     range: asked.range,
     attempt: attempt + 1,
     resumedFrom: observed.resumedFrom,
-    outcome: error === undefined ? 'ok' : error instanceof SourceError ? error.failure : 'error',
+    outcome: outcomeOfAttempt(error),
     firstByteMs: performance.now() - startedAt,
   });
+}
+
+function outcomeOfAttempt(error: unknown): AttemptOutcome {
+  if (error === undefined) return 'ok';
+  if (error instanceof NotModified) return 'not-modified';
+  return error instanceof SourceError ? error.failure : 'error';
 }
 
 /** Calls the source until it answers, retrying only failures that nothing was sent for. */
