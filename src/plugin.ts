@@ -20,6 +20,13 @@ import type { Source } from './sources/source.js';
 /** Timeouts of serving an object; connecting is the source's own setting. */
 export type ServeTimeouts = Pick<TimeoutSettings, 'firstByteMs' | 'idleMs' | 'totalMs'>;
 
+/**
+ * `Partial`, and each field may also be given as `undefined` (it keeps its default), so that
+ * `{ firstByteMs: process.env.X ? Number(process.env.X) : undefined }` compiles under
+ * `exactOptionalPropertyTypes` as well.
+ */
+export type Defaulted<T> = { [K in keyof T]?: T[K] | undefined };
+
 export interface StreamgateOptions {
   /**
    * The sources by name, as `reply.sendObject` and route entries refer to them. The plugin
@@ -28,38 +35,43 @@ export interface StreamgateOptions {
    */
   sources: ReadonlyMap<string, Source> | Readonly<Record<string, Source>>;
   /** Route-table entries to register as the service does (their 4xx answers included). */
-  routes?: readonly ObjectRouteSpec[];
+  routes?: readonly ObjectRouteSpec[] | undefined;
   /** Defaults: those of the service (`FIRST_BYTE_TIMEOUT_MS`, `IDLE_TIMEOUT_MS`, …). */
-  timeouts?: Partial<ServeTimeouts>;
+  timeouts?: Defaulted<ServeTimeouts> | undefined;
   /** Defaults: those of the service (`RETRY_ATTEMPTS`, `RESUME_ATTEMPTS`, `RETRY_BACKOFF_MS`). */
-  retry?: Partial<RetrySettings>;
+  retry?: Defaulted<RetrySettings> | undefined;
   /** Defaults: those of the service (`PARALLEL_PARTS`, `PART_SIZE`, `PARALLEL_MIN_BYTES`). */
-  parallel?: Partial<ParallelSettings>;
+  parallel?: Defaulted<ParallelSettings> | undefined;
   /** `cache-control` for objects that carry none of their own; default `no-cache`. */
-  cacheControl?: string;
+  cacheControl?: string | undefined;
   /** How source failures are worded; default `OBJECT_NOT_FOUND`, `OBJECT_SOURCE_FAILED`, … */
-  errors?: Partial<SourceErrorCodes>;
+  errors?: Defaulted<SourceErrorCodes> | undefined;
   /** Runs before each download of the route-table routes is admitted (a concurrency cap). */
-  admit?: onRequestHookHandler;
+  admit?: onRequestHookHandler | undefined;
   /**
    * Defaults: those of the service: concurrent reads of objects up to `COALESCE_MAX_BYTES`
    * shared, no cache (docs/coalescing.md).
    */
-  sharing?: { coalesceMaxBytes?: number; cache?: Partial<SharingSettings['cache']> };
+  sharing?:
+    | {
+        coalesceMaxBytes?: number | undefined;
+        cache?: Defaulted<SharingSettings['cache']> | undefined;
+      }
+    | undefined;
 }
 
 /** How one `reply.sendObject` call presents its object; every field is optional. */
 export interface SendObjectOptions {
   /** A fixed content type; otherwise the source's. */
-  contentType?: string;
+  contentType?: string | undefined;
   /** When neither the call nor the source names one; default `application/octet-stream`. */
-  defaultContentType?: string;
+  defaultContentType?: string | undefined;
   /** `cache-control` when the object has none of its own; default the plugin's. */
-  cacheControl?: string;
+  cacheControl?: string | undefined;
   /** Offer the object as a download under this filename (`content-disposition: attachment`). */
-  download?: string;
+  download?: string | undefined;
   /** How source failures are worded for this call, over the plugin's wording. */
-  errors?: Partial<SourceErrorCodes>;
+  errors?: Defaulted<SourceErrorCodes> | undefined;
 }
 
 declare module 'fastify' {

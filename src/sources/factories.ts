@@ -9,20 +9,22 @@ import { createUpstreamDispatcher, UpstreamSource } from './upstream.js';
 
 const serviceDefaults = loadSettings({});
 
-/** One bucket of S3-compatible storage; unset fields take the service's defaults. */
+/** One bucket of S3-compatible storage; unset (or `undefined`) fields take the service's defaults. */
 export interface S3SourceOptions {
   bucket: string;
   /** Unset: AWS itself. */
-  endpoint?: string;
-  region?: string;
+  endpoint?: string | undefined;
+  region?: string | undefined;
   /** Unset: the AWS default credential chain, asked once and refreshed before expiry. */
-  credentials?: { accessKeyId: string; secretAccessKey: string; sessionToken?: string };
+  credentials?:
+    | { accessKeyId: string; secretAccessKey: string; sessionToken?: string | undefined }
+    | undefined;
   /** Default: true when an endpoint is set (MinIO, Ceph, emulators). */
-  forcePathStyle?: boolean;
-  tlsVerify?: boolean;
+  forcePathStyle?: boolean | undefined;
+  tlsVerify?: boolean | undefined;
   /** Keep-alive connections of the endpoint's pool. */
-  maxSockets?: number;
-  connectTimeoutMs?: number;
+  maxSockets?: number | undefined;
+  connectTimeoutMs?: number | undefined;
 }
 
 /** An S3 source over its own undici Pool, signing with SigV4; streamgate retries, not the client. */
@@ -62,7 +64,7 @@ export function s3SourceFor(
 /** An HTTP upstream: keys are paths below `baseUrl`. */
 export interface UpstreamSourceOptions {
   baseUrl: string;
-  connectTimeoutMs?: number;
+  connectTimeoutMs?: number | undefined;
 }
 
 /** An upstream source with its own pooled keep-alive dispatcher. */

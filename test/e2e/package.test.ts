@@ -111,6 +111,8 @@ describe('the packed package', () => {
         module: 'NodeNext',
         moduleResolution: 'NodeNext',
         strict: true,
+        // The strictest a team may compile with: options given as `undefined` must still fit.
+        exactOptionalPropertyTypes: true,
         noEmit: true,
         types: ['node'],
       },

@@ -26,12 +26,13 @@ class EmptySource implements Source {
 
 const options: StreamgateOptions = {
   sources: {
-    photos: createS3Source({ bucket: 'photos', endpoint: 'http://127.0.0.1:9000' }),
+    photos: createS3Source({ bucket: 'photos', endpoint: process.env.AWS_ENDPOINT_URL }),
     origin: createUpstreamSource({ baseUrl: 'http://127.0.0.1:8080' }),
     empty: new EmptySource(),
   },
-  timeouts: { firstByteMs: 5_000 },
+  timeouts: { firstByteMs: 5_000, idleMs: undefined },
   retry: { attempts: 1 },
+  sharing: { cache: { maxBytes: undefined } },
   errors: { 'not-found': 'OBJECT_NOT_FOUND' },
 };
 
@@ -40,6 +41,7 @@ await app.register(streamgate, options);
 app.get<{ Params: { id: string } }>('/photos/:id', (request, reply) =>
   reply.sendObject('photos', `${request.params.id}.png`, {
     contentType: 'image/png',
+    cacheControl: undefined,
     download: 'photo.png',
     errors: { timeout: 'OBJECT_SOURCE_TIMEOUT' },
   }),
