@@ -51,7 +51,12 @@ export function buildApp(
     }),
     genReqId: requestIdOf,
     requestIdHeader: false,
-    routerOptions: { maxParamLength: 64 },
+    // A path parameter as long as the URL may be reaches validation (a 422), not find-my-way's
+    // 414 past `maxParamLength`; a longer URL is the request guards' 414.
+    routerOptions: { maxParamLength: settings.maxUrlLength },
+    // Node would answer an HTTP/1.1 request without Host itself, with an empty 400 and none of
+    // the service's headers; the request guards refuse it instead.
+    http: { requireHostHeader: false },
     // Answered by the request guards instead, in the service's JSON shape.
     return503OnClosing: false,
     clientErrorHandler: answerClientError,

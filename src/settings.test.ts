@@ -75,3 +75,91 @@ describe('loadSettings', () => {
     },
   );
 });
+
+describe('settings that become response headers', () => {
+  it.each([
+    ['a trailing LF (a YAML block scalar)', 'public, max-age=60\n'],
+    ['CR LF and a second header', 'no-cache\r\nset-cookie: x=1'],
+    ['a NUL', 'no\x00cache'],
+    ['DEL', 'no-cache\x7f'],
+    ['a character beyond latin-1', 'max-age=60 €'],
+  ])('refuses CACHE_CONTROL with %s in one line, without echoing it', (_case, value) => {
+    const load = () => loadSettings({ CACHE_CONTROL: value });
+    expect(load).toThrow(
+      new SettingsError('CACHE_CONTROL', 'expected a value valid in an HTTP header'),
+    );
+  });
+
+  it.each(['public, max-age=60', 'private,\tmax-age=0', 'no-store'])(
+    'takes CACHE_CONTROL %j as given',
+    (value) => {
+      expect(loadSettings({ CACHE_CONTROL: value }).cacheControl).toBe(value);
+    },
+  );
+});
+
+describe('UPSTREAM_PATH_TEMPLATE', () => {
+  it.each(['stream-bytes/{size}', '{size}', 'http://elsewhere/{size}'])(
+    'refuses %j, which is no path beginning with /',
+    (value) => {
+      expect(() => loadSettings({ UPSTREAM_PATH_TEMPLATE: value })).toThrow(
+        new SettingsError('UPSTREAM_PATH_TEMPLATE', 'must begin with /'),
+      );
+    },
+  );
+
+  it('takes a path below the base URL', () => {
+    expect(loadSettings({ UPSTREAM_PATH_TEMPLATE: '/range/{size}' }).upstreamPathTemplate).toBe(
+      '/range/{size}',
+    );
+  });
+});
+
+describe('static S3 keys', () => {
+  it.each([
+    [{ AWS_ACCESS_KEY_ID: 'AKIDEXAMPLE' }, 'AWS_SECRET_ACCESS_KEY'],
+    [{ AWS_SECRET_ACCESS_KEY: 'secret' }, 'AWS_ACCESS_KEY_ID'],
+    [{ AWS_ACCESS_KEY_ID: 'AKIDEXAMPLE', AWS_SECRET_ACCESS_KEY: '' }, 'AWS_SECRET_ACCESS_KEY'],
+  ])('refuses one key of the pair (%j), naming both', (env, missing) => {
+    expect(() => loadSettings(env)).toThrow(
+      new SettingsError(
+        missing,
+        'set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY together, or neither for the AWS default provider chain',
+      ),
+    );
+  });
+
+  it('refuses AWS_SESSION_TOKEN without the keys it belongs to', () => {
+    expect(() => loadSettings({ AWS_SESSION_TOKEN: 'token' })).toThrow(
+      new SettingsError(
+        'AWS_SESSION_TOKEN',
+        'needs AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (unset: the AWS default provider chain)',
+      ),
+    );
+  });
+
+  it('takes both keys, with or without a session token, or neither', () => {
+    const keys = { AWS_ACCESS_KEY_ID: 'AKIDEXAMPLE', AWS_SECRET_ACCESS_KEY: 'secret' };
+    expect(loadSettings(keys).s3).toMatchObject({
+      accessKeyId: 'AKIDEXAMPLE',
+      secretAccessKey: 'secret',
+      sessionToken: undefined,
+    });
+    expect(loadSettings({ ...keys, AWS_SESSION_TOKEN: 'token' }).s3.sessionToken).toBe('token');
+    expect(loadSettings({}).s3).toMatchObject({
+      accessKeyId: undefined,
+      secretAccessKey: undefined,
+      sessionToken: undefined,
+    });
+  });
+});
+
+describe('STORAGE_BACKEND', () => {
+  it.each([
+    ['S3', 's3'],
+    ['Fs', 'fs'],
+    ['fs', 'fs'],
+  ])('takes %j in any case, as %j', (value, backend) => {
+    expect(loadSettings({ STORAGE_BACKEND: value }).storageBackend).toBe(backend);
+  });
+});

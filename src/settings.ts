@@ -1,5 +1,6 @@
 /** Settings read once from the environment into a deeply frozen, typed object. */
 
+import { validateHeaderValue } from 'node:http';
 import { availableParallelism } from 'node:os';
 
 import { type AccessSettings, loadAccessSettings } from './auth/settings.js';
@@ -156,6 +157,27 @@ function template(env: Env, name: string, fallback: string, placeholder: string)
   return value;
 }
 
+/** The upstream source asks for paths below its base URL only: they begin with `/`. */
+function pathTemplate(env: Env, name: string, fallback: string, placeholder: string): string {
+  const value = template(env, name, fallback, placeholder);
+  if (!value.startsWith('/')) throw new SettingsError(name, 'must begin with /');
+  return value;
+}
+
+/**
+ * A value sent as a response header: one Node would refuse (CR, LF, other control characters)
+ * would turn every answer carrying it into a 500. Not echoed, since it may hold a line break.
+ */
+function headerValue(env: Env, name: string, fallback: string): string {
+  const value = text(env, name, fallback);
+  try {
+    validateHeaderValue(name, value);
+  } catch {
+    throw new SettingsError(name, 'expected a value valid in an HTTP header');
+  }
+  return value;
+}
+
 function isLogLevel(value: string): value is LogLevel {
   return (LOG_LEVELS as readonly string[]).includes(value);
 }
@@ -173,12 +195,40 @@ function logLevel(env: Env): LogLevel {
   return level;
 }
 
+/** Any case, as LOG_LEVEL. */
 function backend(env: Env): StorageBackend {
   const value = text(env, 'STORAGE_BACKEND', 'fs');
-  if (value !== 'fs' && value !== 's3') {
+  const chosen = value.toLowerCase();
+  if (chosen !== 'fs' && chosen !== 's3') {
     throw new SettingsError('STORAGE_BACKEND', `expected fs or s3, got "${value}"`);
   }
-  return value;
+  return chosen;
+}
+
+type StaticKeys = Pick<S3Settings, 'accessKeyId' | 'secretAccessKey' | 'sessionToken'>;
+
+/**
+ * Static keys are both or neither, as the S3 source uses them (sources/s3/credentials.ts): one
+ * alone would be ignored for the AWS default provider chain, which fails on the half pair (and
+ * every request with it) or finds other credentials. A session token belongs to static keys.
+ */
+function staticKeys(env: Env): StaticKeys {
+  const accessKeyId = optional(env, 'AWS_ACCESS_KEY_ID');
+  const secretAccessKey = optional(env, 'AWS_SECRET_ACCESS_KEY');
+  const sessionToken = optional(env, 'AWS_SESSION_TOKEN');
+  if ((accessKeyId === undefined) !== (secretAccessKey === undefined)) {
+    throw new SettingsError(
+      accessKeyId === undefined ? 'AWS_ACCESS_KEY_ID' : 'AWS_SECRET_ACCESS_KEY',
+      'set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY together, or neither for the AWS default provider chain',
+    );
+  }
+  if (sessionToken !== undefined && accessKeyId === undefined) {
+    throw new SettingsError(
+      'AWS_SESSION_TOKEN',
+      'needs AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (unset: the AWS default provider chain)',
+    );
+  }
+  return { accessKeyId, secretAccessKey, sessionToken };
 }
 
 const MIB = 1024 ** 2;
@@ -196,9 +246,7 @@ export function loadSettings(env: Env = process.env): Settings {
     dataDir: text(env, 'DATA_DIR', './data'),
     s3: {
       endpoint,
-      accessKeyId: optional(env, 'AWS_ACCESS_KEY_ID'),
-      secretAccessKey: optional(env, 'AWS_SECRET_ACCESS_KEY'),
-      sessionToken: optional(env, 'AWS_SESSION_TOKEN'),
+      ...staticKeys(env),
       region: text(env, 'AWS_REGION', 'us-east-1'),
       tlsVerify: boolean(env, 'AWS_TLS_VERIFY', true),
       forcePathStyle: boolean(env, 'S3_FORCE_PATH_STYLE', endpoint !== undefined),
@@ -207,9 +255,14 @@ export function loadSettings(env: Env = process.env): Settings {
     imageBucket: text(env, 'S3_IMAGE_BUCKET', 'images'),
     imageKeyTemplate: template(env, 'IMAGE_KEY_TEMPLATE', 'test/{task_id}/image.jpg', '{task_id}'),
     upstreamBaseUrl: httpUrl(env, 'UPSTREAM_BASE_URL', 'http://httpbin.org'),
-    upstreamPathTemplate: template(env, 'UPSTREAM_PATH_TEMPLATE', '/stream-bytes/{size}', '{size}'),
+    upstreamPathTemplate: pathTemplate(
+      env,
+      'UPSTREAM_PATH_TEMPLATE',
+      '/stream-bytes/{size}',
+      '{size}',
+    ),
     maxStreamBytes: integer(env, 'MAX_STREAM_BYTES', GIB, 0, Number.MAX_SAFE_INTEGER),
-    cacheControl: text(env, 'CACHE_CONTROL', 'no-cache'),
+    cacheControl: headerValue(env, 'CACHE_CONTROL', 'no-cache'),
     timeouts: {
       connectMs: integer(env, 'CONNECT_TIMEOUT_MS', 5_000, 1, DAY_MS),
       firstByteMs: integer(env, 'FIRST_BYTE_TIMEOUT_MS', 15_000, 1, DAY_MS),

@@ -23,6 +23,8 @@ function writeJsonAndClose(socket: Duplex, code: ErrorCode, extra = ''): void {
   socket.end(
     `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ''}\r\n` +
       'content-type: application/json; charset=utf-8\r\n' +
+      // As on every answer Fastify sends (plugins/observability).
+      'x-content-type-options: nosniff\r\n' +
       `content-length: ${Buffer.byteLength(body)}\r\n${extra}connection: close\r\n\r\n${body}`,
     () => socket.destroy(),
   );

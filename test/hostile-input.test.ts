@@ -250,10 +250,14 @@ function expectedBody(answer: RawResponse): Buffer | undefined {
   return patternBytes(Number(range[1]), Number(range[2]) + 1);
 }
 
-/** A 200/206/416 on the image must be exactly right; anything else a 4xx with a detail. */
+/**
+ * A 200/206/416 on the image must be exactly right; anything else a 4xx with a detail. Every
+ * answer, those written on the socket before Fastify included, says `nosniff`.
+ */
 function checkAnswer(test: Case, answer: RawResponse): void {
   const why = `${test.name}: ${answer.text.slice(0, 300)}`;
   const body = answer.body.toString('latin1');
+  expect.soft(answer.headers['x-content-type-options'], why).toBe('nosniff');
   for (const leak of [store.dir, SECRET, 'Error:', ' at ', '127.0.0.1']) {
     expect.soft(body, why).not.toContain(leak);
   }

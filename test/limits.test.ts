@@ -171,6 +171,26 @@ describe('request size limits', () => {
     }
   });
 
+  it('validates a path parameter as long as the URL may be: a 422, not a 414', async () => {
+    const within = `/tasks/${'1'.repeat(MAX_URL_LENGTH - '/tasks//image'.length)}/image`;
+    for (const target of [`/tasks/${'1'.repeat(65)}/image`, within]) {
+      const response = await fetch(`${gateway.url}${target}`);
+      expect(response.status, target).toBe(422);
+      expect(await response.json()).toEqual({
+        detail: [
+          {
+            loc: ['path', 'task_id'],
+            msg: 'Input should be a valid integer, unable to parse string as an integer',
+            type: 'int_parsing',
+          },
+        ],
+      });
+    }
+    const past = await fetch(`${gateway.url}/tasks/${'1'.repeat(MAX_URL_LENGTH)}/image`);
+    expect(past.status).toBe(414);
+    expect(await past.json()).toEqual({ detail: 'URL too long' });
+  });
+
   it('answers 431 with a JSON detail for headers past the limit', async () => {
     const withHeader = (bytes: number) =>
       `HEAD ${IMAGE} HTTP/1.1\r\nhost: gateway\r\nx-pad: ${'a'.repeat(bytes)}\r\nconnection: close\r\n\r\n`;

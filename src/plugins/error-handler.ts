@@ -1,4 +1,10 @@
-import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type {
+  FastifyError,
+  FastifyInstance,
+  FastifyReply,
+  FastifyRequest,
+  FastifySchemaValidationError,
+} from 'fastify';
 import fp from 'fastify-plugin';
 import {
   catalogue,
@@ -9,20 +15,58 @@ import {
 } from '../errors.js';
 import { replyGatewayError } from '../reply-error.js';
 
+type RequestPart = NonNullable<FastifyError['validationContext']>;
+
+/** Where FastAPI says a bad value was, for each part of the request Fastify validates. */
+const fastApiLocation: Record<RequestPart, string> = {
+  params: 'path',
+  querystring: 'query',
+  headers: 'header',
+  body: 'body',
+};
+
+/** `'0', '1' or 'true'`: pydantic's list of a Literal's values, each as Python writes it. */
+function pythonAlternatives(values: readonly unknown[]): string {
+  const written = values.map((value) => (typeof value === 'string' ? `'${value}'` : String(value)));
+  const last = written.pop();
+  return written.length === 0 ? String(last) : `${written.join(', ')} or ${last}`;
+}
+
+function allowedValues(issue: FastifySchemaValidationError): readonly unknown[] {
+  const values = issue.params.allowedValues;
+  return Array.isArray(values) ? values : [];
+}
+
+/** What FastAPI (pydantic v2) says for the keyword an issue failed. */
+function fastApiWording(
+  issue: FastifySchemaValidationError,
+): Pick<ValidationIssue, 'msg' | 'type'> {
+  switch (issue.keyword) {
+    // The parameters are decimal strings: a mismatch is a string that is no integer.
+    case 'pattern':
+    case 'type':
+      return {
+        msg: 'Input should be a valid integer, unable to parse string as an integer',
+        type: 'int_parsing',
+      };
+    case 'enum':
+      return {
+        msg: `Input should be ${pythonAlternatives(allowedValues(issue))}`,
+        type: 'literal_error',
+      };
+    default:
+      // Ajv's own words, which begin with "must".
+      return { msg: `Input ${issue.message ?? 'is invalid'}`, type: issue.keyword };
+  }
+}
+
 /** Ajv's report of a bad path or query parameter, in FastAPI's words. */
 function fastApiIssues(error: FastifyError): ValidationIssue[] {
-  const where = error.validationContext === 'params' ? 'path' : (error.validationContext ?? 'path');
+  const where = fastApiLocation[error.validationContext ?? 'params'];
   return (error.validation ?? []).map((issue) => {
     const name =
       issue.instancePath.replace(/^\//, '') || String(issue.params.missingProperty ?? '');
-    const integer = issue.keyword === 'pattern' || issue.keyword === 'type';
-    return {
-      loc: [where, name],
-      msg: integer
-        ? 'Input should be a valid integer, unable to parse string as an integer'
-        : `Input should be ${issue.message ?? 'valid'}`,
-      type: integer ? 'int_parsing' : issue.keyword,
-    };
+    return { loc: [where, name], ...fastApiWording(issue) };
   });
 }
 
