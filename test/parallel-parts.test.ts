@@ -74,7 +74,8 @@ afterAll(() => stack?.stop());
 
 describe('parallel ranged parts through a rate-capped origin', () => {
   it('200 MiB over 4 connections is at least 3x faster than over 1, byte-identical, within its memory bound', async () => {
-    stack.s3Proxy.bytesPerSecond = 20 * MIB;
+    // Low enough that four connections stay well below what this shared machine can relay.
+    stack.s3Proxy.bytesPerSecond = 10 * MIB;
     const one = await gateway({ PARALLEL_PARTS: '1' });
     const four = await gateway({ PARALLEL_PARTS: '4' });
 
