@@ -183,7 +183,8 @@ function streamingAnswer(
   const { info } = opened;
   const range = decision.status === 206 ? decision.range : undefined;
   // The one branch to parallel parts (docs/parallel-parts.md): the open answer is the first.
-  const plan = planParts(info, range, policy.parallel);
+  const plan =
+    target.source.parallelParts === false ? undefined : planParts(info, range, policy.parallel);
   if (plan !== undefined) return parallelAnswer(decision, opened, plan, target, policy, controller);
   const body = new SourceBody(opened.body, {
     length: range ? range.end - range.start + 1 : info.size,

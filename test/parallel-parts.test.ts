@@ -6,9 +6,10 @@ import { patternSha256, patternStream } from '../dev/pattern.js';
 import type { PartFetchedMessage } from '../src/stream/part-events.js';
 import { type ProxiedRequest, sequence } from './helpers/fault-proxy.js';
 import { FaultStack } from './helpers/fault-stack.js';
-import type { RunningGateway } from './helpers/gateway.js';
+import { type RunningGateway, startGateway } from './helpers/gateway.js';
 import { download } from './helpers/http-client.js';
 import { watchInFlight } from './helpers/in-flight.js';
+import { tempStore } from './helpers/store.js';
 
 const MIB = 1024 * 1024;
 /** The large object: 25 parts of 8 MiB. */
@@ -258,5 +259,24 @@ describe('bodies that stay on one connection', () => {
     expect(got.headers['content-range']).toBe(`bytes ${from}-${to}/${SMALL}`);
     expect(got.sha256).toBe(patternSha256(from, to + 1));
     expect(asked(`bytes=${from + 4 * MIB}-${from + 8 * MIB - 1}`)).toHaveLength(1);
+  });
+
+  it('an object of the local store, however large: one file read is as fast as four', async () => {
+    const store = await tempStore('parts');
+    await store.put('images', 'test/2/image.jpg', patternStream(0, SMALL));
+    const local = await startGateway({ ...store.env, ...SMALL_PARTS, PARALLEL_PARTS: '4' });
+    const seen: unknown[] = [];
+    const listener = (message: unknown) => seen.push(message);
+    subscribe('streamgate:parts', listener);
+    try {
+      const got = await download(`${local.url}${SMALL_URL}`);
+      expect(got.status).toBe(200);
+      expect(got.sha256).toBe(SMALL_SHA);
+      expect(seen).toEqual([]);
+    } finally {
+      unsubscribe('streamgate:parts', listener);
+      await local.close();
+      await store.remove();
+    }
   });
 });

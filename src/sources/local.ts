@@ -17,6 +17,8 @@ const NO_SUCH_OBJECT = new Set(['ENOENT', 'ENOTDIR', 'EISDIR', 'ELOOP', 'ENXIO']
  * the bucket's directory, through `..` or through a symlink, nor anything but a regular file.
  */
 export class LocalSource implements Source {
+  /** One file read is as fast as four. */
+  readonly parallelParts = false;
   readonly #bucketDir: string;
   /** The real path of the bucket directory, which may itself be a symlink; resolved when used. */
   #realBucketDir: string | undefined;

@@ -65,4 +65,10 @@ export interface Source {
   /** Resolves when the source is reachable and usable (readiness), throws SourceError if not. */
   probe(signal: AbortSignal): Promise<void>;
   close(): Promise<void>;
+  /**
+   * `false` when one read is as fast as several, so that large bodies are never split into
+   * parallel ranged parts (docs/parallel-parts.md): a local disk. Unset: parts pay, as where one
+   * connection is capped below what a client takes.
+   */
+  readonly parallelParts?: boolean;
 }
