@@ -56,7 +56,8 @@ export const docsPlugin = fp(
           version: packageInfo.version,
           license: { name: 'MIT', url: 'https://opensource.org/licenses/MIT' },
         },
-        servers: [{ url: 'http://127.0.0.1:8000', description: 'The defaults of HOST and PORT' }],
+        // Relative: the gateway that serves this document, wherever it listens.
+        servers: [{ url: '/', description: 'This gateway' }],
         tags: [
           { name: 'objects', description: 'Objects streamed from storage and the upstream.' },
           { name: 'operations', description: 'Health, readiness and metrics.' },
