@@ -28,6 +28,7 @@ export {
   streamgate,
   streamgate as default,
 } from './plugin.js';
+export { OptionError } from './plugin-options.js';
 export type { ObjectRouteSpec, ParamSpec } from './routes/table.js';
 export type { RetrySettings } from './settings.js';
 export {

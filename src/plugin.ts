@@ -2,6 +2,7 @@ import type { FastifyInstance, FastifyReply, onRequestHookHandler } from 'fastif
 import fp from 'fastify-plugin';
 import { objectErrorCodes, type SourceErrorCodes } from './errors.js';
 import { attachment, type Presentation } from './http/headers.js';
+import { checkOptions } from './plugin-options.js';
 import { catalogueErrorHandler } from './plugins/error-handler.js';
 import { sweepIdleConnectionsWhileClosing } from './plugins/idle-sweep.js';
 import { ReadSharing, type SharingSettings } from './read-sharing.js';
@@ -146,6 +147,7 @@ function closeOnce(source: Source): Promise<void> {
 }
 
 async function streamgatePlugin(app: FastifyInstance, options: StreamgateOptions): Promise<void> {
+  checkOptions(options);
   const sources = sourceMap(options.sources);
   const policy: ServePolicy = {
     ...servePolicy(options.timeouts, options.retry, options.parallel),

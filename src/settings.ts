@@ -87,7 +87,7 @@ export interface Settings {
 export class SettingsError extends Error {
   constructor(
     readonly variable: string,
-    reason: string,
+    readonly reason: string,
   ) {
     super(`invalid setting ${variable}: ${reason}`);
     this.name = 'SettingsError';

@@ -252,6 +252,50 @@ describe('the plugin with what a team may do by mistake or by design', () => {
     expect(policy.body.idleMs).toBe(5);
   });
 
+  it('refuses at registration an option the service would refuse as a setting', async () => {
+    const local = () => ({ files: new LocalSource('/nonexistent', 'files') });
+    const refused: [string, Record<string, unknown>][] = [
+      ['option sources: required', {}],
+      [
+        'option parallel.partSize: expected a number from 65536',
+        { sources: local(), parallel: { partSize: 0 } },
+      ],
+      [
+        'option timeouts.idleMs: expected a number from 1',
+        { sources: local(), timeouts: { idleMs: 0 } },
+      ],
+      [
+        'option timeouts.firstByteMs: expected a number, got string',
+        { sources: local(), timeouts: { firstByteMs: '5000' } },
+      ],
+      [
+        'option retry.attempts: expected a whole number, got "1.5"',
+        { sources: local(), retry: { attempts: 1.5 } },
+      ],
+      [
+        'option sharing.cache.ttlMs: expected a number from 1',
+        { sources: local(), sharing: { cache: { ttlMs: 0 } } },
+      ],
+      [
+        'option cacheControl: expected a value valid in an HTTP header',
+        { sources: local(), cacheControl: 'no-cache\r\n' },
+      ],
+    ];
+    for (const [message, options] of refused) {
+      const app = Fastify();
+      await expect(app.register(streamgate, options as never).ready()).rejects.toThrow(message);
+      await app.close();
+    }
+    const accepted = Fastify();
+    await accepted.register(streamgate, {
+      sources: local(),
+      timeouts: { idleMs: 1, totalMs: 0, firstByteMs: undefined },
+      parallel: { partSize: 65_536 },
+    });
+    await accepted.ready();
+    await accepted.close();
+  });
+
   it('answers errors as JSON without the headers the handler set for the object', async () => {
     const app = Fastify();
     const source = new MemorySource();

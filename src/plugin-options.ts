@@ -1,0 +1,79 @@
+import { loadSettings, SettingsError } from './settings.js';
+
+/**
+ * The setting behind each option of the plugin that has one: an option is held to the same
+ * rules as the service's environment variable (a team's `idleMs: 0` would cut every download,
+ * a `partSize` of 0 fail every large one).
+ */
+const SETTING_OF: Readonly<Record<string, Readonly<Record<string, string>>>> = {
+  timeouts: {
+    firstByteMs: 'FIRST_BYTE_TIMEOUT_MS',
+    idleMs: 'IDLE_TIMEOUT_MS',
+    totalMs: 'TOTAL_TIMEOUT_MS',
+  },
+  retry: {
+    attempts: 'RETRY_ATTEMPTS',
+    resumeAttempts: 'RESUME_ATTEMPTS',
+    backoffMs: 'RETRY_BACKOFF_MS',
+  },
+  parallel: { parts: 'PARALLEL_PARTS', partSize: 'PART_SIZE', minBytes: 'PARALLEL_MIN_BYTES' },
+  sharing: { coalesceMaxBytes: 'COALESCE_MAX_BYTES' },
+  'sharing.cache': {
+    maxBytes: 'CACHE_MAX_BYTES',
+    maxObjectBytes: 'CACHE_MAX_OBJECT_BYTES',
+    ttlMs: 'CACHE_TTL_MS',
+  },
+};
+
+/** Thrown at registration for an option the service would refuse as a setting. */
+export class OptionError extends TypeError {
+  constructor(
+    readonly option: string,
+    reason: string,
+  ) {
+    super(`streamgate: option ${option}: ${reason}`);
+    this.name = 'OptionError';
+  }
+}
+
+/**
+ * Checks the plugin's options before anything is built from them (a JavaScript caller has no
+ * types to keep it to them); throws OptionError.
+ */
+export function checkOptions(options: unknown): void {
+  const sources = field(options, 'sources');
+  if (typeof sources !== 'object' || sources === null) {
+    throw new OptionError('sources', 'required: a Map or a record of name -> Source');
+  }
+  const env: Record<string, string> = {};
+  const optionOf = new Map<string, string>();
+  for (const [group, settings] of Object.entries(SETTING_OF)) {
+    const given = group.split('.').reduce<unknown>((at, name) => field(at, name), options);
+    for (const [name, variable] of Object.entries(settings)) {
+      const value = field(given, name);
+      if (value === undefined) continue;
+      const option = `${group}.${name}`;
+      if (typeof value !== 'number')
+        throw new OptionError(option, `expected a number, got ${typeof value}`);
+      env[variable] = String(value);
+      optionOf.set(variable, option);
+    }
+  }
+  const cacheControl = field(options, 'cacheControl');
+  if (cacheControl !== undefined) {
+    env.CACHE_CONTROL = String(cacheControl);
+    optionOf.set('CACHE_CONTROL', 'cacheControl');
+  }
+  try {
+    loadSettings(env);
+  } catch (error) {
+    if (!(error instanceof SettingsError)) throw error;
+    throw new OptionError(optionOf.get(error.variable) ?? error.variable, error.reason);
+  }
+}
+
+function field(value: unknown, name: string): unknown {
+  return typeof value === 'object' && value !== null
+    ? (value as Record<string, unknown>)[name]
+    : undefined;
+}
