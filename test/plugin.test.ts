@@ -1,3 +1,4 @@
+import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import { createServer as createHttpServer } from 'node:http';
 import { createServer, type Server, type Socket } from 'node:net';
 import { Readable } from 'node:stream';
@@ -19,6 +20,7 @@ import { patternBytes, sha256 } from '../dev/pattern.js';
 import { buildApp } from '../src/app.js';
 import { servePolicy } from '../src/plugin.js';
 import { loadSettings } from '../src/settings.js';
+import { waitFor } from './helpers/http-client.js';
 import { type TempStore, tempStore } from './helpers/store.js';
 
 const OBJECT = patternBytes(0, 256 * 1024);
@@ -146,6 +148,34 @@ describe('the streamgate plugin inside a team’s app', () => {
     expect(response.headers['content-type']).toBe('application/pdf');
     expect(response.headers['content-disposition']).toBe('attachment; filename="q3_report.pdf"');
     expect(response.headers['cache-control']).toBe('no-cache');
+  });
+
+  it('publishes the stream events of its routes, with the route pattern and source as scope', async () => {
+    const ends: unknown[] = [];
+    const attempts: unknown[] = [];
+    const onEnd = (message: unknown) => ends.push(message);
+    const onAttempt = (message: unknown) => attempts.push(message);
+    subscribe('streamgate:stream:end', onEnd);
+    subscribe('streamgate:source:attempt', onAttempt);
+    try {
+      const response = await app.inject({ url: '/files/reports/q3%20report.pdf' });
+      expect(sha256(response.rawPayload)).toBe(sha256(OBJECT));
+      await waitFor(() => ends.length === 1, 'the stream end');
+    } finally {
+      unsubscribe('streamgate:stream:end', onEnd);
+      unsubscribe('streamgate:source:attempt', onAttempt);
+    }
+    const scope = { route: '/:source/*', source: 'files' };
+    expect(ends).toEqual([
+      {
+        scope,
+        outcome: 'complete',
+        bytesFromSource: OBJECT.length,
+        bytesToClient: OBJECT.length,
+        resumes: 0,
+      },
+    ]);
+    expect(attempts).toMatchObject([{ scope, operation: 'read', attempt: 1, outcome: 'ok' }]);
   });
 
   it('defaults the content type when neither the call nor the source names one', async () => {

@@ -95,6 +95,11 @@ export const streamStart = typedChannel<StreamStartMessage>('streamgate:stream:s
 export const streamEnd = typedChannel<StreamEndMessage>('streamgate:stream:end');
 export const sourceAttempt = typedChannel<SourceAttemptMessage>('streamgate:source:attempt');
 
+/** Whether any of the stream channels has a listener: a scope is only worth making then. */
+export function streamsObserved(): boolean {
+  return streamStart.hasSubscribers || streamEnd.hasSubscribers || sourceAttempt.hasSubscribers;
+}
+
 /** A body destroyed before its end: by its source's failure, or by the client leaving. */
 export function outcomeOf(error: Error | null): StreamOutcome {
   if (!(error instanceof SourceError)) return 'client_aborted';
