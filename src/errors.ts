@@ -23,7 +23,7 @@ export class SourceError extends Error {
   constructor(
     failure: SourceFailure,
     message: string,
-    options: { retryable?: boolean; cause?: unknown } = {},
+    options: { retryable?: boolean | undefined; cause?: unknown } = {},
   ) {
     super(message, { cause: options.cause });
     this.name = 'SourceError';

@@ -61,7 +61,11 @@ export function checkOptions(options: unknown): void {
   }
   const cacheControl = field(options, 'cacheControl');
   if (cacheControl !== undefined) {
-    env.CACHE_CONTROL = String(cacheControl);
+    // The setting reads an empty value as unset; the option would send it.
+    if (typeof cacheControl !== 'string' || cacheControl === '') {
+      throw new OptionError('cacheControl', 'expected a non-empty string');
+    }
+    env.CACHE_CONTROL = cacheControl;
     optionOf.set('CACHE_CONTROL', 'cacheControl');
   }
   try {

@@ -1,4 +1,4 @@
-import type { FastifyInstance, FastifyReply, FastifyRequest, onRequestHookHandler } from 'fastify';
+import type { FastifyInstance, FastifyReply, onRequestHookHandler } from 'fastify';
 import fp from 'fastify-plugin';
 import { objectErrorCodes, type SourceErrorCodes } from './errors.js';
 import { attachment, type Presentation } from './http/headers.js';
@@ -17,7 +17,7 @@ import {
   type TimeoutSettings,
 } from './settings.js';
 import type { Source } from './sources/source.js';
-import { type StreamScope, streamsObserved } from './stream/events.js';
+import { scopeIfObserved } from './stream/events.js';
 
 /** Timeouts of serving an object; connecting is the source's own setting. */
 export type ServeTimeouts = Pick<TimeoutSettings, 'firstByteMs' | 'idleMs' | 'totalMs'>;
@@ -147,17 +147,6 @@ function closeOnce(source: Source): Promise<void> {
   return closing;
 }
 
-/**
- * The scope of a stream in a team's own route, for whoever subscribes to the stream channels
- * (the service's routes have theirs from the observability plugin): the route's URL pattern and
- * the source's name.
- */
-function teamScope(request: FastifyRequest, source: string): StreamScope | undefined {
-  if (!streamsObserved()) return undefined;
-  // Never the raw URL: it carries ids and, signed, its signature.
-  return { route: request.routeOptions.url ?? 'unrouted', source };
-}
-
 async function streamgatePlugin(app: FastifyInstance, options: StreamgateOptions): Promise<void> {
   checkOptions(options);
   const sources = sourceMap(options.sources);
@@ -188,7 +177,10 @@ async function streamgatePlugin(app: FastifyInstance, options: StreamgateOptions
         key,
         presentation,
         errors: call.errors === undefined ? errors : { ...errors, ...given(call.errors) },
-        scope: this.request.observed ?? teamScope(this.request, name),
+        // Never the raw URL: it carries ids and, signed, its signature.
+        scope:
+          this.request.observed ??
+          scopeIfObserved(this.request.routeOptions.url ?? 'unrouted', name),
       };
       await sendObject(this.request, this, target, policy);
     },

@@ -168,7 +168,7 @@ function pathTemplate(env: Env, name: string, fallback: string, placeholder: str
  * A value sent as a response header: one Node would refuse (CR, LF, other control characters)
  * would turn every answer carrying it into a 500. Not echoed, since it may hold a line break.
  */
-function headerValue(env: Env, name: string, fallback: string): string {
+function headerSafeText(env: Env, name: string, fallback: string): string {
   const value = text(env, name, fallback);
   try {
     validateHeaderValue(name, value);
@@ -262,7 +262,7 @@ export function loadSettings(env: Env = process.env): Settings {
       '{size}',
     ),
     maxStreamBytes: integer(env, 'MAX_STREAM_BYTES', GIB, 0, Number.MAX_SAFE_INTEGER),
-    cacheControl: headerValue(env, 'CACHE_CONTROL', 'no-cache'),
+    cacheControl: headerSafeText(env, 'CACHE_CONTROL', 'no-cache'),
     timeouts: {
       connectMs: integer(env, 'CONNECT_TIMEOUT_MS', 5_000, 1, DAY_MS),
       firstByteMs: integer(env, 'FIRST_BYTE_TIMEOUT_MS', 15_000, 1, DAY_MS),

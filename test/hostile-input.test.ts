@@ -161,6 +161,7 @@ const corpus: Case[] = [
     wire: `${request('GET', IMAGE, 'transfer-encoding: chunked\r\n')}zz\r\n`,
   },
   { name: 'no host on HTTP/1.1', wire: `GET ${IMAGE} HTTP/1.1\r\nconnection: close\r\n\r\n` },
+  { name: 'host twice', wire: request('GET', IMAGE, 'Host: elsewhere\r\n') },
   { name: 'URL past MAX_URL_LENGTH', wire: request('GET', `${IMAGE}?pad=${'a'.repeat(3_000)}`) },
   { name: 'URL past the header limit', wire: request('GET', `${IMAGE}?pad=${'a'.repeat(20_000)}`) },
   { name: 'long task_id', wire: request('GET', `/tasks/${'1'.repeat(1_000)}/image`) },
@@ -287,6 +288,14 @@ describe('hostile input', () => {
       expect.soft(answer, `${test.name}: connection closed without an answer`).toBeDefined();
       if (answer) checkAnswer(test, answer);
     }
+  });
+
+  it('closes the connection after a request without Host: nothing pipelined after it is served', async () => {
+    const pipelined = `GET ${IMAGE} HTTP/1.1\r\n\r\n${request('GET', IMAGE)}`;
+    const answer = await rawRequest(gateway.url, pipelined);
+    expect(answer?.status).toBe(400);
+    expect(answer?.headers.connection).toBe('close');
+    expect(answer?.text.match(/HTTP\/1\.1 \d{3}/g)).toEqual(['HTTP/1.1 400']);
   });
 
   it('keeps serving after the corpus', async () => {

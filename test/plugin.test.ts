@@ -310,6 +310,8 @@ describe('the plugin with what a team may do by mistake or by design', () => {
         'option cacheControl: expected a value valid in an HTTP header',
         { sources: local(), cacheControl: 'no-cache\r\n' },
       ],
+      ['option cacheControl: expected a non-empty string', { sources: local(), cacheControl: 3600 }],
+      ['option cacheControl: expected a non-empty string', { sources: local(), cacheControl: '' }],
     ];
     for (const [message, options] of refused) {
       const app = Fastify();
@@ -561,6 +563,22 @@ describe('route-table entries registered by the plugin', () => {
     const post = await app.inject({ method: 'POST', url: '/reports/2026' });
     expect(post.statusCode).toBe(405);
     expect(post.headers.allow).toBe('GET, HEAD');
+  });
+
+  it('publishes their stream events, scoped by operation id and source', async () => {
+    const ends: unknown[] = [];
+    const onEnd = (message: unknown) => ends.push(message);
+    subscribe('streamgate:stream:end', onEnd);
+    try {
+      const response = await app.inject({ url: '/reports/2026' });
+      expect(sha256(response.rawPayload)).toBe(sha256(OBJECT));
+      await waitFor(() => ends.length === 1, 'the stream end');
+    } finally {
+      unsubscribe('streamgate:stream:end', onEnd);
+    }
+    expect(ends).toMatchObject([
+      { scope: { route: 'getReport', source: 'files' }, outcome: 'complete' },
+    ]);
   });
 
   it('keeps the catalogue’s handler to their scope: the app’s 404 stays Fastify’s', async () => {

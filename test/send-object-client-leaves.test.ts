@@ -18,7 +18,7 @@ import { LogCapture, recordChannel } from './helpers/observe.js';
 const KIB = 1024;
 const MIB = 1024 * KIB;
 /** Longest a sendObject may take to settle, and its source to be released, after the client left. */
-const PROMPT_MS = 1_000;
+const PROMPT_MS = 5_000;
 
 /** Where a source's answer stops: before its headers, before its first byte, or after a chunk. */
 type Stall = 'headers' | 'first byte' | 'body';

@@ -81,11 +81,11 @@ function splitUrl(url: string): { path: string; pairs: [string, string][] } {
 
 export interface SignOptions {
   /** Lifetime in seconds, 1 to MAX_TTL_S; DEFAULT_TTL_S when absent. */
-  ttlSeconds?: number;
+  ttlSeconds?: number | undefined;
   /** A strong ETag (`"…"`): the URL then serves that version only and answers 412 after. */
-  etag?: string;
+  etag?: string | undefined;
   /** The clock, in milliseconds since the epoch. */
-  now?: number;
+  now?: number | undefined;
 }
 
 /** A URL that cannot be signed as asked; the message names the problem. */

@@ -4,6 +4,7 @@ import { attachment, type Presentation } from '../http/headers.js';
 import { sendObject } from '../send-object.js';
 import type { ServePolicy } from '../serve-object.js';
 import type { Source } from '../sources/source.js';
+import { scopeIfObserved } from '../stream/events.js';
 import { objectOperation } from './openapi.js';
 import type { ObjectRouteSpec, ParamSpec } from './table.js';
 import { compileTemplate } from './template.js';
@@ -80,7 +81,7 @@ function registerRoute(app: FastifyInstance, spec: ObjectRouteSpec, options: Obj
       key: key(values),
       presentation: wantsDownload(request.query) ? presentation(filename(values)) : plain,
       errors: spec.errors,
-      scope: request.observed ?? undefined,
+      scope: request.observed ?? scopeIfObserved(spec.operationId, spec.source),
     };
     return sendObject(request, reply, target, options.policy);
   };

@@ -4,7 +4,7 @@ import type { Settings } from '../settings.js';
 /** A path parameter: a non-negative decimal integer, at most `max` when given. */
 export interface ParamSpec {
   name: string;
-  max?: number;
+  max?: number | undefined;
 }
 
 /**

@@ -17,23 +17,43 @@ function within<T>(promise: Promise<T>, ms: number): Promise<T> {
 }
 
 /**
- * An upstream on 127.0.0.1 that records `METHOD path` of each request. Below `/nohead/` it
- * serves GET only, as a FastAPI `@app.get` route does (HEAD: 405), `/nohead/large` with a body
- * larger than anyone would read to learn the headers; `/refused` refuses every method; any
- * other path answers `ok`.
+ * An upstream on 127.0.0.1 that records `METHOD path` (and a Range) of each request. Below
+ * `/nohead/` it serves GET only, as a FastAPI `@app.get` route does (HEAD: 405, or 501 for
+ * `/nohead/501`), honouring a Range; `/nohead/large` ignores Range and sends a body larger than
+ * anyone would read to learn the headers; `/nohead/stream` ignores Range too and trickles a
+ * chunked body, as a StreamingResponse does; `/nohead/empty` is an empty object; `/refused`
+ * refuses every method; any other path answers `ok`.
  */
 async function recordingUpstream() {
   const seen: string[] = [];
   const unfinished: string[] = [];
   const server = http.createServer((request, response) => {
     const path = request.url ?? '';
-    seen.push(`${request.method} ${path}`);
+    const range = request.headers.range;
+    seen.push(`${request.method} ${path}${range === undefined ? '' : ` ${range}`}`);
     if (path.startsWith('/nohead/') && request.method !== 'GET') {
       response.writeHead(path.endsWith('/501') ? 501 : 405, { allow: 'GET' }).end();
       return;
     }
     if (path === '/refused') {
       response.writeHead(405, { allow: 'POST' }).end();
+      return;
+    }
+    if (path === '/nohead/stream') {
+      response.on('close', () => {
+        if (!response.writableFinished) unfinished.push(path);
+      });
+      response.writeHead(200, { etag: '"stream"' });
+      const trickle = setInterval(() => response.write(Buffer.alloc(1024)), 50);
+      response.on('close', () => clearInterval(trickle));
+      return;
+    }
+    if (path === '/nohead/empty') {
+      response.writeHead(range === undefined ? 200 : 416, {
+        etag: '"empty"',
+        'content-range': 'bytes */0',
+      });
+      response.end();
       return;
     }
     if (path === '/nohead/large') {
@@ -43,6 +63,15 @@ async function recordingUpstream() {
       // More than any socket buffer: only the client letting go ends this answer.
       response.writeHead(200, { 'content-length': LARGE, etag: '"large"' });
       response.write(Buffer.alloc(1024 * 1024));
+      return;
+    }
+    if (path.startsWith('/nohead/') && range === 'bytes=0-0') {
+      response.writeHead(206, {
+        'content-range': 'bytes 0-0/2',
+        'content-length': 1,
+        etag: '"ok"',
+      });
+      response.end('o');
       return;
     }
     response.writeHead(200, { 'content-length': 2, etag: '"ok"', 'accept-ranges': 'bytes' });
@@ -94,6 +123,7 @@ describe('UpstreamSource', () => {
   afterEach(async () => {
     await Promise.all(sources.splice(0).map((source) => source.close()));
     upstream.seen.length = 0;
+    upstream.unfinished.length = 0;
   });
 
   afterAll(async () => {
@@ -127,18 +157,44 @@ describe('UpstreamSource', () => {
     expect(upstream.seen).toEqual([]);
   });
 
-  it('reads the validators with a GET where the upstream refuses HEAD (405, 501)', async () => {
-    const source = sourceAt(`${upstream.origin}/nohead`);
+  it('reads the validators with a GET of the first byte where the upstream refuses HEAD (405, 501)', async () => {
     for (const key of ['/405', '/501']) {
+      const source = sourceAt(`${upstream.origin}/nohead`);
       const info = await within(source.stat(key, AbortSignal.timeout(5_000)), 5_000);
       expect(info).toMatchObject({ size: 2, etag: '"ok"', acceptRanges: true });
+      // Refused once, the source asks that upstream with a GET from then on.
+      await within(source.stat(key, AbortSignal.timeout(5_000)), 5_000);
     }
     expect(upstream.seen).toEqual([
       'HEAD /nohead/405',
-      'GET /nohead/405',
+      'GET /nohead/405 bytes=0-0',
+      'GET /nohead/405 bytes=0-0',
       'HEAD /nohead/501',
-      'GET /nohead/501',
+      'GET /nohead/501 bytes=0-0',
+      'GET /nohead/501 bytes=0-0',
     ]);
+  });
+
+  it('describes an empty object by the 416 to its first byte', async () => {
+    const source = sourceAt(upstream.origin);
+    const info = await within(source.stat('/nohead/empty', AbortSignal.timeout(5_000)), 5_000);
+    expect(info).toMatchObject({ size: 0, etag: '"empty"' });
+  });
+
+  it('answers at once over an upstream that ignores the Range and trickles its body', async () => {
+    const source = sourceAt(upstream.origin);
+    const started = performance.now();
+    const info = await within(source.stat('/nohead/stream', AbortSignal.timeout(5_000)), 5_000);
+    // The first chunk comes with the headers; waiting for 128 KiB would take over 6 s.
+    expect(performance.now() - started).toBeLessThan(2_000);
+    expect(info).toMatchObject({ size: undefined, etag: '"stream"' });
+    await within(
+      (async () => {
+        while (upstream.unfinished.length === 0) await new Promise((r) => setTimeout(r, 10));
+      })(),
+      5_000,
+    );
+    expect(upstream.unfinished).toEqual(['/nohead/stream']);
   });
 
   it('lets go of the body of that GET without reading a large one to its end', async () => {
@@ -161,12 +217,6 @@ describe('UpstreamSource', () => {
     expect(await failureOf(source.stat('/refused', AbortSignal.timeout(5_000)))).toBe(
       'unavailable',
     );
-    expect(upstream.seen).toEqual(['HEAD /refused', 'GET /refused']);
-  });
-
-  it('closes twice without failing, as when two registrations were given it', async () => {
-    const source = new UpstreamSource(upstream.origin, createUpstreamDispatcher(1_000));
-    await source.close();
-    await source.close();
+    expect(upstream.seen).toEqual(['HEAD /refused', 'GET /refused bytes=0-0']);
   });
 });

@@ -1,6 +1,7 @@
 import type { Dispatcher } from 'undici';
 import { SourceError } from '../errors.js';
-import { describeObject, dumpBody, objectStream, send } from './http-response.js';
+import { parseContentRange } from '../http/range.js';
+import { describeObject, dumpBody, headerValue, objectStream, send } from './http-response.js';
 import type { ObjectInfo, ObjectStream, ReadOptions, Source } from './source.js';
 import { NotModified } from './source.js';
 import { Agent } from './undici.js';
@@ -21,6 +22,8 @@ export class UpstreamSource implements Source {
   readonly #origin: string;
   readonly #basePath: string;
   #closing: Promise<void> | undefined;
+  /** The upstream has refused a HEAD: its validators come from a GET of the first byte. */
+  #headRefused = false;
 
   constructor(
     baseUrl: string,
@@ -32,10 +35,17 @@ export class UpstreamSource implements Source {
   }
 
   async stat(key: string, signal: AbortSignal): Promise<ObjectInfo> {
-    const response = await this.#headOrGet(key, signal);
-    // A GET's body is read up to undici's dump limit; a larger one closes its connection.
-    await dumpBody(response);
-    return describeObject(response.headers);
+    if (!this.#headRefused) {
+      try {
+        const response = await this.#request('HEAD', key, {}, signal);
+        await dumpBody(response);
+        return describeObject(response.headers);
+      } catch (error) {
+        if (!(error instanceof MethodRefused)) throw error;
+        this.#headRefused = true;
+      }
+    }
+    return this.#statByGet(key, signal);
   }
 
   async read(key: string, options: ReadOptions): Promise<ObjectStream> {
@@ -67,16 +77,25 @@ export class UpstreamSource implements Source {
   }
 
   /**
-   * The HEAD answer, or a GET's where the upstream refuses HEAD (a GET-only route, as FastAPI's
-   * `@app.get`): its headers describe the object as well.
+   * The validators where the upstream refuses HEAD (a GET-only route, as FastAPI's `@app.get`):
+   * a GET of the first byte, whose one byte is read off; an upstream that ignores the Range
+   * sends the whole object, whose body is destroyed at once (closing its connection).
    */
-  async #headOrGet(key: string, signal: AbortSignal): Promise<Dispatcher.ResponseData> {
-    try {
-      return await this.#request('HEAD', key, {}, signal);
-    } catch (error) {
-      if (!(error instanceof MethodRefused)) throw error;
-      return await this.#request('GET', key, {}, signal);
+  async #statByGet(key: string, signal: AbortSignal): Promise<ObjectInfo> {
+    const response = await this.#request('GET', key, { range: 'bytes=0-0' }, signal, [416]);
+    const info = describeObject(response.headers);
+    if (response.statusCode === 416) {
+      // An empty object has no first byte.
+      await dumpBody(response);
+      return { ...info, size: 0, acceptRanges: true };
     }
+    if (response.statusCode !== 206) {
+      response.body.destroy();
+      return info;
+    }
+    await dumpBody(response);
+    const reported = parseContentRange(headerValue(response.headers, 'content-range'));
+    return { ...info, size: reported?.size, acceptRanges: true };
   }
 
   async #request(
@@ -84,6 +103,8 @@ export class UpstreamSource implements Source {
     key: string,
     headers: Record<string, string>,
     signal: AbortSignal,
+    /** Statuses beyond 2xx that the caller reads itself rather than as failures. */
+    answers: readonly number[] = [],
   ): Promise<Dispatcher.ResponseData> {
     if (!staysBelowBase(key)) throw new SourceError('not-found', 'key is not below the base URL');
     const response = await send(this.dispatcher, {
@@ -94,7 +115,7 @@ export class UpstreamSource implements Source {
       signal,
     });
     const status = response.statusCode;
-    if (status >= 200 && status < 300) return response;
+    if ((status >= 200 && status < 300) || answers.includes(status)) return response;
     // Reading a short error body keeps the connection for the next request.
     await dumpBody(response);
     if (status === 304 && headers['if-none-match'] !== undefined) return response;
@@ -125,7 +146,8 @@ class MethodRefused extends SourceError {}
 function statusFailure(status: number): SourceError {
   if (status === 404) return new SourceError('not-found', 'upstream answered 404');
   if (status === 412) return new SourceError('precondition-failed', 'upstream answered 412');
-  const retryable = status >= 500 || status === 429;
+  // 501: the method is not implemented, which asking again will not change.
+  const retryable = (status >= 500 && status !== 501) || status === 429;
   const message = `upstream answered ${status}`;
   if (status === 405 || status === 501) {
     return new MethodRefused('unavailable', message, { retryable });

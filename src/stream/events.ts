@@ -11,7 +11,7 @@ import type { ByteRange } from '../sources/source.js';
 
 /** Who a stream serves: one object per request, the same in every event of that request. */
 export interface StreamScope {
-  /** The route's operation id. */
+  /** The route's operation id; in a team's own route (`reply.sendObject`), its URL pattern. */
   readonly route: string;
   /** The source's name in the route table (`storage`, `upstream`). */
   readonly source: string;
@@ -95,9 +95,14 @@ export const streamStart = typedChannel<StreamStartMessage>('streamgate:stream:s
 export const streamEnd = typedChannel<StreamEndMessage>('streamgate:stream:end');
 export const sourceAttempt = typedChannel<SourceAttemptMessage>('streamgate:source:attempt');
 
-/** Whether any of the stream channels has a listener: a scope is only worth making then. */
-export function streamsObserved(): boolean {
-  return streamStart.hasSubscribers || streamEnd.hasSubscribers || sourceAttempt.hasSubscribers;
+/**
+ * The scope of a stream that no observability plugin follows (a team's own app), made only
+ * while any of the stream channels has a listener.
+ */
+export function scopeIfObserved(route: string, source: string): StreamScope | undefined {
+  const observed =
+    streamStart.hasSubscribers || streamEnd.hasSubscribers || sourceAttempt.hasSubscribers;
+  return observed ? { route, source } : undefined;
 }
 
 /** A body destroyed before its end: by its source's failure, or by the client leaving. */

@@ -5,11 +5,13 @@ import streamgate, {
   createS3Source,
   createUpstreamSource,
   type ObjectInfo,
+  type ObjectRouteSpec,
   type ObjectStream,
   type ReadOptions,
   type Source,
   SourceError,
   type StreamgateOptions,
+  signUrl,
 } from 'streamgate';
 
 /** A source of one's own: the interface is all the plugin needs. */
@@ -48,3 +50,15 @@ app.get<{ Params: { id: string } }>('/photos/:id', (request, reply) =>
 );
 // @ts-expect-error sendObject's options are typed by the package's module augmentation
 app.get('/wrong', (_request, reply) => reply.sendObject('photos', 'x', { contentType: 42 }));
+
+// Optional fields given as undefined, as a team's code reading the environment does.
+export const signed = signUrl(
+  '/tasks/1/image',
+  { kid: 'k1', secret: 's'.repeat(32) },
+  {
+    etag: process.env.ETAG,
+    ttlSeconds: undefined,
+  },
+);
+export const failure = new SourceError('unavailable', 'down', { retryable: undefined });
+export const year: ObjectRouteSpec['params'][number] = { name: 'year', max: undefined };
