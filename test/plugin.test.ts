@@ -310,7 +310,10 @@ describe('the plugin with what a team may do by mistake or by design', () => {
         'option cacheControl: expected a value valid in an HTTP header',
         { sources: local(), cacheControl: 'no-cache\r\n' },
       ],
-      ['option cacheControl: expected a non-empty string', { sources: local(), cacheControl: 3600 }],
+      [
+        'option cacheControl: expected a non-empty string',
+        { sources: local(), cacheControl: 3600 },
+      ],
       ['option cacheControl: expected a non-empty string', { sources: local(), cacheControl: '' }],
     ];
     for (const [message, options] of refused) {
