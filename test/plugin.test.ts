@@ -1,4 +1,3 @@
-import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import { createServer as createHttpServer } from 'node:http';
 import { createServer, type Server, type Socket } from 'node:net';
 import { Readable } from 'node:stream';
@@ -21,9 +20,13 @@ import { buildApp } from '../src/app.js';
 import { servePolicy } from '../src/plugin.js';
 import { loadSettings } from '../src/settings.js';
 import { waitFor } from './helpers/http-client.js';
+import { recordChannel } from './helpers/observe.js';
 import { type TempStore, tempStore } from './helpers/store.js';
 
 const OBJECT = patternBytes(0, 256 * 1024);
+/** What the stream channels publish during each test. */
+const streamEnds = recordChannel('streamgate:stream:end', (message) => message);
+const sourceAttempts = recordChannel('streamgate:source:attempt', (message) => message);
 
 /** A source of a team's own: the local store, counting what the plugin asks of it. */
 class CountingSource implements Source {
@@ -151,22 +154,11 @@ describe('the streamgate plugin inside a team’s app', () => {
   });
 
   it('publishes the stream events of its routes, with the route pattern and source as scope', async () => {
-    const ends: unknown[] = [];
-    const attempts: unknown[] = [];
-    const onEnd = (message: unknown) => ends.push(message);
-    const onAttempt = (message: unknown) => attempts.push(message);
-    subscribe('streamgate:stream:end', onEnd);
-    subscribe('streamgate:source:attempt', onAttempt);
-    try {
-      const response = await app.inject({ url: '/files/reports/q3%20report.pdf' });
-      expect(sha256(response.rawPayload)).toBe(sha256(OBJECT));
-      await waitFor(() => ends.length === 1, 'the stream end');
-    } finally {
-      unsubscribe('streamgate:stream:end', onEnd);
-      unsubscribe('streamgate:source:attempt', onAttempt);
-    }
+    const response = await app.inject({ url: '/files/reports/q3%20report.pdf' });
+    expect(sha256(response.rawPayload)).toBe(sha256(OBJECT));
+    await waitFor(() => streamEnds.length === 1, 'the stream end');
     const scope = { route: '/:source/*', source: 'files' };
-    expect(ends).toEqual([
+    expect(streamEnds).toEqual([
       {
         scope,
         outcome: 'complete',
@@ -175,7 +167,7 @@ describe('the streamgate plugin inside a team’s app', () => {
         resumes: 0,
       },
     ]);
-    expect(attempts).toMatchObject([{ scope, operation: 'read', attempt: 1, outcome: 'ok' }]);
+    expect(sourceAttempts).toMatchObject([{ scope, operation: 'read', attempt: 1, outcome: 'ok' }]);
   });
 
   it('defaults the content type when neither the call nor the source names one', async () => {
@@ -569,17 +561,10 @@ describe('route-table entries registered by the plugin', () => {
   });
 
   it('publishes their stream events, scoped by operation id and source', async () => {
-    const ends: unknown[] = [];
-    const onEnd = (message: unknown) => ends.push(message);
-    subscribe('streamgate:stream:end', onEnd);
-    try {
-      const response = await app.inject({ url: '/reports/2026' });
-      expect(sha256(response.rawPayload)).toBe(sha256(OBJECT));
-      await waitFor(() => ends.length === 1, 'the stream end');
-    } finally {
-      unsubscribe('streamgate:stream:end', onEnd);
-    }
-    expect(ends).toMatchObject([
+    const response = await app.inject({ url: '/reports/2026' });
+    expect(sha256(response.rawPayload)).toBe(sha256(OBJECT));
+    await waitFor(() => streamEnds.length === 1, 'the stream end');
+    expect(streamEnds).toMatchObject([
       { scope: { route: 'getReport', source: 'files' }, outcome: 'complete' },
     ]);
   });

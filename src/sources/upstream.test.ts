@@ -90,6 +90,16 @@ async function recordingUpstream() {
   };
 }
 
+/** Waits, at most 5 s, until the upstream has seen an answer closed before its end. */
+function untilAnAnswerIsCut(unfinished: readonly string[]): Promise<void> {
+  return within(
+    (async () => {
+      while (unfinished.length === 0) await new Promise((r) => setTimeout(r, 10));
+    })(),
+    5_000,
+  );
+}
+
 async function text(source: Source, key: string): Promise<string> {
   const opened = await source.read(key, { signal: AbortSignal.timeout(5_000) });
   const chunks: Buffer[] = [];
@@ -188,12 +198,7 @@ describe('UpstreamSource', () => {
     // The first chunk comes with the headers; waiting for 128 KiB would take over 6 s.
     expect(performance.now() - started).toBeLessThan(2_000);
     expect(info).toMatchObject({ size: undefined, etag: '"stream"' });
-    await within(
-      (async () => {
-        while (upstream.unfinished.length === 0) await new Promise((r) => setTimeout(r, 10));
-      })(),
-      5_000,
-    );
+    await untilAnAnswerIsCut(upstream.unfinished);
     expect(upstream.unfinished).toEqual(['/nohead/stream']);
   });
 
@@ -202,12 +207,7 @@ describe('UpstreamSource', () => {
     const info = await within(source.stat('/nohead/large', AbortSignal.timeout(5_000)), 5_000);
     expect(info).toMatchObject({ size: LARGE, etag: '"large"' });
     // The connection is closed rather than drained, and the source still answers after it.
-    await within(
-      (async () => {
-        while (upstream.unfinished.length === 0) await new Promise((r) => setTimeout(r, 10));
-      })(),
-      5_000,
-    );
+    await untilAnAnswerIsCut(upstream.unfinished);
     expect(upstream.unfinished).toEqual(['/nohead/large']);
     expect(await text(source, '/after')).toBe('ok');
   });
