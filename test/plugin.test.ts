@@ -1,6 +1,8 @@
+import { execFile } from 'node:child_process';
 import { createServer as createHttpServer } from 'node:http';
 import { createServer, type Server, type Socket } from 'node:net';
 import { Readable } from 'node:stream';
+import { promisify } from 'node:util';
 import Fastify, { type FastifyInstance } from 'fastify';
 import {
   createLocalSource,
@@ -573,6 +575,21 @@ describe('route-table entries registered by the plugin', () => {
     const response = await app.inject({ url: '/elsewhere' });
     expect(response.statusCode).toBe(404);
     expect(response.json()).toMatchObject({ statusCode: 404, error: 'Not Found' });
+  });
+});
+
+describe('importing the library', () => {
+  it('loads what serving needs, not the service’s API docs (@fastify/swagger)', async () => {
+    const { stdout } = await promisify(execFile)(
+      process.execPath,
+      ['--import', 'tsx', 'test/fixtures/library-packages.ts'],
+      { timeout: 30_000 },
+    );
+    const loaded: string[] = JSON.parse(stdout);
+    // The check sees what is loaded: the sources' undici.
+    expect(loaded).toContain('undici');
+    expect(loaded).not.toContain('@fastify/swagger');
+    expect(loaded).not.toContain('@fastify/swagger-ui');
   });
 });
 

@@ -3,22 +3,7 @@ import swaggerUi from '@fastify/swagger-ui';
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
 import { packageInfo } from '../package-info.js';
-
-/** Any one of these opens the tasks routes once access control is configured. */
-const TASK_SECURITY: readonly Record<string, string[]>[] = [
-  { apiKey: [] },
-  { bearer: [] },
-  { signedUrl: [] },
-];
-
-/** The access methods of a route: those of access control for `/tasks/...`, none elsewhere. */
-export function securityOf(url: string): readonly Record<string, string[]>[] {
-  if (url === '/metrics') return METRICS_SECURITY;
-  return url.startsWith('/tasks/') ? TASK_SECURITY : [];
-}
-
-/** `/metrics` asks for its own token, when `METRICS_TOKEN` is set. */
-const METRICS_SECURITY: readonly Record<string, string[]>[] = [{ metricsToken: [] }];
+import { securityOf } from '../routes/openapi.js';
 
 const securitySchemes = {
   apiKey: { type: 'apiKey', in: 'header', name: 'x-api-key', description: 'An API key.' },

@@ -1,7 +1,26 @@
 import type { SwaggerTransform } from '@fastify/swagger';
 import { catalogue, type ErrorCode, VALIDATION_FAILED } from '../errors.js';
-import { securityOf } from '../plugins/docs.js';
 import type { ObjectRouteSpec } from './table.js';
+
+/** Any one of these opens the tasks routes once access control is configured. */
+const TASK_SECURITY: readonly Record<string, string[]>[] = [
+  { apiKey: [] },
+  { bearer: [] },
+  { signedUrl: [] },
+];
+
+/**
+ * The access methods of a route: those of access control for `/tasks/...`, none elsewhere. Here
+ * rather than in the docs plugin, so that the library, which documents its route-table entries,
+ * never loads @fastify/swagger.
+ */
+export function securityOf(url: string): readonly Record<string, string[]>[] {
+  if (url === '/metrics') return METRICS_SECURITY;
+  return url.startsWith('/tasks/') ? TASK_SECURITY : [];
+}
+
+/** `/metrics` asks for its own token, when `METRICS_TOKEN` is set. */
+const METRICS_SECURITY: readonly Record<string, string[]>[] = [{ metricsToken: [] }];
 
 /**
  * The OpenAPI description of an object route, from its entry in the route table. It is given to
