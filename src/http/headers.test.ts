@@ -40,18 +40,26 @@ describe('responseHeaders', () => {
     expect(headers['content-length']).toBe('10');
   });
 
-  it('gives 304 and 412 only the validators', () => {
-    for (const status of [304, 412] as const) {
-      expect(Object.keys(responseHeaders({ status }, info, relay))).toEqual([
-        'etag',
-        'last-modified',
-        'cache-control',
-      ]);
-    }
+  it('gives 304 only the validators and the cache-control a 200 would have', () => {
+    expect(Object.keys(responseHeaders({ status: 304 }, info, relay))).toEqual([
+      'etag',
+      'last-modified',
+      'cache-control',
+    ]);
   });
 
-  it('gives 416 the size that can be asked for', () => {
-    expect(responseHeaders({ status: 416 }, info, relay)['content-range']).toBe('bytes */1000');
+  it('gives 412 and 416 no cache-control, which would let a cache keep the refusal', () => {
+    const cached = { ...info, cacheControl: 'public, max-age=31536000' };
+    expect(Object.keys(responseHeaders({ status: 412 }, cached, relay))).toEqual([
+      'etag',
+      'last-modified',
+    ]);
+    expect(responseHeaders({ status: 416 }, cached, relay)).toEqual({
+      etag: '"abc"',
+      'last-modified': 'Mon, 30 Nov 2026 10:00:00 GMT',
+      'accept-ranges': 'bytes',
+      'content-range': 'bytes */1000',
+    });
   });
 
   it('prefers the route content type, then the source, then the default', () => {

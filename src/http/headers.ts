@@ -23,13 +23,17 @@ export function responseHeaders(
   const headers: Record<string, string> = {};
   if (info.etag !== undefined) headers.etag = info.etag;
   if (info.lastModified !== undefined) headers['last-modified'] = info.lastModified.toUTCString();
-  headers['cache-control'] = info.cacheControl ?? presentation.cacheControl;
-  if (decision.status === 304 || decision.status === 412) return headers;
-  if (info.acceptRanges && info.size !== undefined) headers['accept-ranges'] = 'bytes';
+  const ranges = info.acceptRanges && info.size !== undefined;
+  // A 412 or 416 has no cache-control: the object's max-age would let a cache keep the refusal.
+  if (decision.status === 412) return headers;
   if (decision.status === 416) {
+    if (ranges) headers['accept-ranges'] = 'bytes';
     headers['content-range'] = `bytes */${info.size}`;
     return headers;
   }
+  headers['cache-control'] = info.cacheControl ?? presentation.cacheControl;
+  if (decision.status === 304) return headers;
+  if (ranges) headers['accept-ranges'] = 'bytes';
   headers['content-type'] =
     presentation.contentType ?? info.contentType ?? presentation.defaultContentType;
   if (info.contentEncoding !== undefined) headers['content-encoding'] = info.contentEncoding;
