@@ -92,6 +92,10 @@ describe('the OpenAPI document', () => {
     expect(Object.keys(get?.responses['206']?.headers ?? {})).toEqual(
       expect.arrayContaining(['content-length', 'content-range', 'etag', 'last-modified']),
     );
+    expect(Object.keys(get?.responses['304']?.headers ?? {})).toEqual(
+      expect.arrayContaining(['etag', 'last-modified', 'cache-control']),
+    );
+    expect(Object.keys(get?.responses['503']?.headers ?? {})).toContain('retry-after');
     const detail = get?.responses['422']?.content?.['application/json']?.schema;
     expect(JSON.stringify(detail)).toContain('"loc"');
     const headers = (get?.parameters ?? []).filter((p) => p.in === 'header').map((p) => p.name);
@@ -109,6 +113,9 @@ describe('the OpenAPI document', () => {
     expect(Object.keys(bytes?.responses['200']?.content ?? {})).toEqual([
       'application/octet-stream',
     ]);
+    // The bytes route words a missing object as a source failure: it never answers 404.
+    expect(Object.keys(bytes?.responses ?? {})).not.toContain('404');
+    expect(Object.keys(bytes?.responses ?? {})).toContain('502');
   });
 
   it('documents without changing what is sent: streams stream, errors keep their shape', async () => {

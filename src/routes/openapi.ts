@@ -140,13 +140,25 @@ export const honouredHeaders = {
 function objectResponses(spec: ObjectRouteSpec, method: 'GET' | 'HEAD') {
   const { errors } = spec;
   const object = method === 'GET' ? { content: body(spec) } : { type: 'null' };
+  const {
+    etag,
+    'last-modified': lastModified,
+    'cache-control': cacheControl,
+  } = objectHeaders(false);
+  // A route may word a missing object as a source failure (the bytes route: 502).
+  const notFound = catalogue[errors['not-found']].status === 404;
   return {
     200: { description: 'The object.', headers: objectHeaders(false), ...object },
     206: { description: 'The range asked.', headers: objectHeaders(true), ...object },
     304: {
       description: 'Not modified: `If-None-Match` or `If-Modified-Since` matched.',
       type: 'null',
-      headers: { etag: objectHeaders(false).etag, 'x-request-id': requestIdHeader },
+      headers: {
+        etag,
+        'last-modified': lastModified,
+        'cache-control': cacheControl,
+        'x-request-id': requestIdHeader,
+      },
     },
     401: {
       ...detail('NOT_AUTHENTICATED', 'access control is on and no valid credential came'),
@@ -156,7 +168,7 @@ function objectResponses(spec: ObjectRouteSpec, method: 'GET' | 'HEAD') {
       },
     },
     403: detail('FORBIDDEN', 'the credential does not reach this task'),
-    404: detail(errors['not-found'], 'no such object'),
+    ...(notFound ? { 404: detail(errors['not-found'], 'no such object') } : {}),
     412: detail('PRECONDITION_FAILED', '`If-Match` or `If-Unmodified-Since` failed'),
     416: {
       ...detail('RANGE_NOT_SATISFIABLE', 'the range starts beyond the object'),
@@ -167,10 +179,16 @@ function objectResponses(spec: ObjectRouteSpec, method: 'GET' | 'HEAD') {
     },
     422: validationFailed,
     502: detail(errors.unavailable, 'the source refused, failed, or broke beyond resuming'),
-    503: detail(
-      'TOO_MANY_STREAMS',
-      'too many downloads in flight (with `retry-after`), or the server is draining',
-    ),
+    503: {
+      ...detail(
+        'TOO_MANY_STREAMS',
+        'too many requests on the object routes in flight (with `retry-after`), or the server is draining',
+      ),
+      headers: {
+        'retry-after': { type: 'integer', description: 'Seconds to wait before trying again.' },
+        'x-request-id': requestIdHeader,
+      },
+    },
     504: detail(errors.timeout, 'the source did not answer in time'),
   };
 }
