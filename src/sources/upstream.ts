@@ -1,7 +1,14 @@
 import type { Dispatcher } from 'undici';
 import { SourceError } from '../errors.js';
 import { parseContentRange } from '../http/range.js';
-import { describeObject, dumpBody, headerValue, objectStream, send } from './http-response.js';
+import {
+  describeObject,
+  dropBody,
+  dumpBody,
+  headerValue,
+  objectStream,
+  send,
+} from './http-response.js';
 import type { ObjectInfo, ObjectStream, ReadOptions, Source } from './source.js';
 import { NotModified } from './source.js';
 import { Agent } from './undici.js';
@@ -79,23 +86,30 @@ export class UpstreamSource implements Source {
   /**
    * The validators where the upstream refuses HEAD (a GET-only route, as FastAPI's `@app.get`):
    * a GET of the first byte, whose one byte is read off; an upstream that ignores the Range
-   * sends the whole object, whose body is destroyed at once (closing its connection).
+   * sends the whole object, whose body is discarded at once (closing its connection). An empty
+   * object has no first byte: its 416 describes the refusal, not the object, so a GET of the
+   * whole (empty) object says what it is.
    */
   async #statByGet(key: string, signal: AbortSignal): Promise<ObjectInfo> {
     const response = await this.#request('GET', key, { range: 'bytes=0-0' }, signal, [416]);
-    const info = describeObject(response.headers);
     if (response.statusCode === 416) {
-      // An empty object has no first byte.
       await dumpBody(response);
-      return { ...info, size: 0, acceptRanges: true };
+      return this.#statByWholeGet(key, signal);
     }
+    const info = describeObject(response.headers);
     if (response.statusCode !== 206) {
-      response.body.destroy();
+      dropBody(response);
       return info;
     }
     await dumpBody(response);
     const reported = parseContentRange(headerValue(response.headers, 'content-range'));
     return { ...info, size: reported?.size, acceptRanges: true };
+  }
+
+  async #statByWholeGet(key: string, signal: AbortSignal): Promise<ObjectInfo> {
+    const response = await this.#request('GET', key, {}, signal);
+    dropBody(response);
+    return describeObject(response.headers);
   }
 
   async #request(
