@@ -1,5 +1,5 @@
 import Fastify, { type FastifyInstance, type FastifyRequest, LogController } from 'fastify';
-import { loggedUrl, REDACTED_PATHS } from './ops/access-log.js';
+import { loggedError, loggedUrl, REDACTED_PATHS } from './ops/access-log.js';
 import { requestIdOf } from './ops/request-id.js';
 import { streamgate } from './plugin.js';
 import { accessPlugin } from './plugins/access.js';
@@ -35,6 +35,7 @@ export function buildApp(
       redact: { paths: REDACTED_PATHS, censor: '[REDACTED]' },
       // Any line that logs a request (`{req}`) shows its URL without signature parameters.
       serializers: {
+        err: loggedError,
         req: (request: Partial<FastifyRequest>) => ({
           method: request.method,
           url: typeof request.url === 'string' ? loggedUrl(request.url) : undefined,

@@ -1,6 +1,7 @@
 import http from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { patternBytes, patternSha256 } from '../dev/pattern.js';
+import { SourceError } from '../src/errors.js';
 import { loggedUrl } from '../src/ops/access-log.js';
 import { sequence } from './helpers/fault-proxy.js';
 import { FaultStack } from './helpers/fault-stack.js';
@@ -230,6 +231,41 @@ describe('a client that leaves before the source answers', () => {
       const warnings = logs.lines().filter((entry) => Number(entry.level) >= 40);
       expect(warnings).toEqual([]);
     });
+  });
+});
+
+describe('a source failure in the log', () => {
+  it('is its failure, its message, the frame that made it and the network code beneath', async () => {
+    const cause = Object.assign(new Error('connect ECONNREFUSED 10.0.0.9:443'), {
+      code: 'ECONNREFUSED',
+    });
+    gateway.app.log.warn(
+      { err: new SourceError('unavailable', 'source unreachable', { cause }) },
+      'failure probe',
+    );
+    const probe = logs.lines().find((line) => line.msg === 'failure probe');
+    const err = probe?.err as Record<string, unknown>;
+    expect(err).toMatchObject({
+      type: 'SourceError',
+      message: 'source unreachable',
+      failure: 'unavailable',
+      cause: { code: 'ECONNREFUSED', message: 'connect ECONNREFUSED 10.0.0.9:443' },
+    });
+    expect(String(err.stack).split('\n')).toHaveLength(2);
+  });
+
+  it('keeps the whole stack of what a source threw without a code, and of any other error', () => {
+    const thrown = new Error('bug in a team source');
+    gateway.app.log.warn(
+      { err: new SourceError('unavailable', 'source failed', { cause: thrown }) },
+      'bug probe',
+    );
+    gateway.app.log.warn({ err: new TypeError('a bug of ours') }, 'own bug probe');
+    const lines = logs.lines();
+    const bug = lines.find((line) => line.msg === 'bug probe')?.err as { cause: { stack: string } };
+    const own = lines.find((line) => line.msg === 'own bug probe')?.err as { stack: string };
+    expect(bug.cause.stack.split('\n').length).toBeGreaterThan(2);
+    expect(own.stack.split('\n').length).toBeGreaterThan(2);
   });
 });
 
