@@ -105,6 +105,10 @@ class Supervisor {
 
   private shutdown(signal: NodeJS.Signals): void {
     if (this.phase === 'stopping') {
+      this.log.warn('second signal: killing the workers without waiting for downloads', {
+        signal,
+        workers: this.live.size,
+      });
       for (const worker of this.live) worker.process.kill('SIGKILL');
       process.exit(1);
     }

@@ -24,7 +24,10 @@ export async function serve(settings: Settings, options: ServeOptions): Promise<
   const app = buildApp(settings);
   let draining = false;
   const onSignal = (signal: NodeJS.Signals): void => {
-    if (draining && options.secondSignalExits) process.exit(1);
+    if (draining && options.secondSignalExits) {
+      app.log.warn({ signal }, 'second signal: exiting without waiting for downloads');
+      process.exit(1);
+    }
     if (draining) return;
     draining = true;
     drain(app, settings.shutdownGraceMs, signal);

@@ -153,6 +153,20 @@ describe.each(['1', '2'])('graceful shutdown of the real entry point, WORKERS=%s
     agent.destroy();
   });
 
+  it('exits 1 at once on a second signal, and logs why', async () => {
+    const main = await start(30_000);
+    const download = await slowDownload(`${main.url}/tasks/1/image`, 1024 * 1024);
+    main.child.kill('SIGTERM');
+    await main.waitForLog((line) => line.msg.startsWith('shutting down'), 'the drain');
+    main.child.kill('SIGTERM');
+    expect(await withinMs(main.exited, 5_000, 'exit on the second signal')).toBe(1);
+    if (main.child.stdout !== null) await finished(main.child.stdout);
+    const why = main.logs().filter((line) => line.msg.startsWith('second signal:'));
+    expect(why).toHaveLength(1);
+    expect(why[0]).toMatchObject({ level: 40, signal: 'SIGTERM' });
+    download.response.destroy();
+  });
+
   it('on SIGINT behaves the same', async () => {
     const main = await start(30_000);
     const download = await slowDownload(`${main.url}/tasks/1/image`, 1024 * 1024);
