@@ -6,7 +6,8 @@ import { availableParallelism } from 'node:os';
 import { type AccessSettings, loadAccessSettings } from './auth/settings.js';
 import type { CacheSettings } from './cache/object-cache.js';
 
-export type StorageBackend = 'fs' | 's3';
+const STORAGE_BACKENDS = ['fs', 's3'] as const;
+export type StorageBackend = (typeof STORAGE_BACKENDS)[number];
 
 /** pino's levels, the names LOG_LEVEL takes. */
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -178,29 +179,15 @@ function headerSafeText(env: Env, name: string, fallback: string): string {
   return value;
 }
 
-function isLogLevel(value: string): value is LogLevel {
-  return (LOG_LEVELS as readonly string[]).includes(value);
-}
-
-/** Any case: `INFO` is `info`, for pino in a worker and for the cluster primary's own log alike. */
-function logLevel(env: Env): LogLevel {
-  const value = text(env, 'LOG_LEVEL', 'info');
-  const level = value.toLowerCase();
-  if (!isLogLevel(level)) {
-    throw new SettingsError(
-      'LOG_LEVEL',
-      `expected one of ${LOG_LEVELS.join(', ')}, got "${value}"`,
-    );
-  }
-  return level;
-}
-
-/** Any case, as LOG_LEVEL. */
-function backend(env: Env): StorageBackend {
-  const value = text(env, 'STORAGE_BACKEND', 'fs');
-  const chosen = value.toLowerCase();
-  if (chosen !== 'fs' && chosen !== 's3') {
-    throw new SettingsError('STORAGE_BACKEND', `expected fs or s3, got "${value}"`);
+/**
+ * One of `values`, in any case (`INFO` is `info`): read alike by pino in a worker and by the
+ * cluster primary's own log.
+ */
+function oneOf<T extends string>(env: Env, name: string, fallback: T, values: readonly T[]): T {
+  const value = text(env, name, fallback);
+  const chosen = values.find((candidate) => candidate === value.toLowerCase());
+  if (chosen === undefined) {
+    throw new SettingsError(name, `expected one of ${values.join(', ')}, got "${value}"`);
   }
   return chosen;
 }
@@ -241,8 +228,8 @@ export function loadSettings(env: Env = process.env): Settings {
   const settings: Settings = {
     host: text(env, 'HOST', '127.0.0.1'),
     port: integer(env, 'PORT', 8000, 0, 65535),
-    logLevel: logLevel(env),
-    storageBackend: backend(env),
+    logLevel: oneOf(env, 'LOG_LEVEL', 'info', LOG_LEVELS),
+    storageBackend: oneOf(env, 'STORAGE_BACKEND', 'fs', STORAGE_BACKENDS),
     dataDir: text(env, 'DATA_DIR', './data'),
     s3: {
       endpoint,

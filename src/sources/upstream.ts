@@ -61,8 +61,13 @@ export class UpstreamSource implements Source {
     if (range) headers.range = `bytes=${range.start}-${range.end}`;
     if (ifMatch !== undefined) headers['if-match'] = ifMatch;
     if (ifNoneMatch !== undefined) headers['if-none-match'] = ifNoneMatch;
-    const response = await this.#request('GET', key, headers, signal);
-    if (response.statusCode === 304) throw new NotModified();
+    // A 304 is the answer to If-None-Match; without it, a failure like any other.
+    const answers = ifNoneMatch === undefined ? [] : [304];
+    const response = await this.#request('GET', key, headers, signal, answers);
+    if (response.statusCode === 304) {
+      await dumpBody(response);
+      throw new NotModified();
+    }
     return objectStream(response, describeObject(response.headers));
   }
 
@@ -132,7 +137,6 @@ export class UpstreamSource implements Source {
     if ((status >= 200 && status < 300) || answers.includes(status)) return response;
     // Reading a short error body keeps the connection for the next request.
     await dumpBody(response);
-    if (status === 304 && headers['if-none-match'] !== undefined) return response;
     throw statusFailure(status);
   }
 }
