@@ -50,6 +50,8 @@ export function buildApp(
       disableRequestLogging: true,
       requestIdLogLabel: 'requestId',
     }),
+    // Behind a load balancer: the client its X-Forwarded-For names, in the logs and the span.
+    trustProxy: settings.trustProxy.length === 0 ? false : [...settings.trustProxy],
     genReqId: requestIdOf,
     requestIdHeader: false,
     // A path parameter as long as the URL may be reaches validation (a 422), not find-my-way's

@@ -1,3 +1,4 @@
+import { validateHeaderValue } from 'node:http';
 import { loadSettings, SettingsError } from './settings.js';
 
 /**
@@ -25,7 +26,10 @@ const SETTING_OF: Readonly<Record<string, Readonly<Record<string, string>>>> = {
   },
 };
 
-/** Thrown at registration for an option the service would refuse as a setting. */
+/**
+ * Thrown at registration for an option the service would refuse as a setting, and by
+ * `reply.sendObject` for a call's option that no answer could carry.
+ */
 export class OptionError extends TypeError {
   constructor(
     readonly option: string,
@@ -59,6 +63,13 @@ export function checkOptions(options: unknown): void {
       optionOf.set(variable, option);
     }
   }
+  const routes = field(options, 'routes');
+  if (Array.isArray(routes)) {
+    routes.forEach((route, index) => {
+      if (typeof route === 'object' && route !== null)
+        checkHeaderOptions(`routes[${index}]`, route);
+    });
+  }
   const cacheControl = field(options, 'cacheControl');
   if (cacheControl !== undefined) {
     // The setting reads an empty value as unset; the option would send it.
@@ -73,6 +84,31 @@ export function checkOptions(options: unknown): void {
   } catch (error) {
     if (!(error instanceof SettingsError)) throw error;
     throw new OptionError(optionOf.get(error.variable) ?? error.variable, error.reason);
+  }
+}
+
+const HEADER_OPTIONS = ['contentType', 'defaultContentType', 'cacheControl'] as const;
+type HeaderOptions = { readonly [name in (typeof HEADER_OPTIONS)[number]]?: unknown };
+
+/**
+ * The options of a call (`scope` "sendObject") or a route table entry that become response
+ * headers: checked before any source is asked, since Node refuses CR, LF and other control
+ * characters only when the answer is written (a 500, and a 304 that never ends). A call's may
+ * come from a request, as when a team's route passes a query parameter on.
+ */
+export function checkHeaderOptions(scope: string, options: HeaderOptions): void {
+  for (const name of HEADER_OPTIONS) {
+    const value = options[name];
+    if (value === undefined) continue;
+    const option = `${scope}.${name}`;
+    if (typeof value !== 'string' || value === '') {
+      throw new OptionError(option, 'expected a non-empty string');
+    }
+    try {
+      validateHeaderValue(name, value);
+    } catch {
+      throw new OptionError(option, 'expected a value valid in an HTTP header');
+    }
   }
 }
 

@@ -2,7 +2,7 @@ import type { FastifyInstance, FastifyReply, onRequestHookHandler } from 'fastif
 import fp from 'fastify-plugin';
 import { objectErrorCodes, type SourceErrorCodes } from './errors.js';
 import { attachment, type Presentation } from './http/headers.js';
-import { checkOptions } from './plugin-options.js';
+import { checkHeaderOptions, checkOptions } from './plugin-options.js';
 import { catalogueErrorHandler } from './plugins/error-handler.js';
 import { sweepIdleConnectionsWhileClosing } from './plugins/idle-sweep.js';
 import { ReadSharing, type SharingSettings } from './read-sharing.js';
@@ -166,6 +166,7 @@ async function streamgatePlugin(app: FastifyInstance, options: StreamgateOptions
     async function (this: FastifyReply, name: string, key: string, call: SendObjectOptions = {}) {
       const source = sources.get(name);
       if (source === undefined) throw new Error(`reply.sendObject: no source named ${name}`);
+      checkHeaderOptions('sendObject', call);
       const presentation: Presentation = {
         contentType: call.contentType,
         defaultContentType: call.defaultContentType ?? 'application/octet-stream',

@@ -108,11 +108,55 @@ describe('UPSTREAM_PATH_TEMPLATE', () => {
     },
   );
 
-  it('takes a path below the base URL', () => {
-    expect(loadSettings({ UPSTREAM_PATH_TEMPLATE: '/range/{size}' }).upstreamPathTemplate).toBe(
-      '/range/{size}',
+  // Every key made from one would be refused by the upstream source: each request a 404.
+  it.each([
+    '/stream-bytes/{size}?seed=1',
+    '/bytes/{size}#part',
+    '/files\\{size}',
+    '/public/../admin/{size}',
+    '/./{size}',
+    '/a/%2E%2e/{size}',
+  ])('refuses %j, which would not stay below the base URL', (value) => {
+    expect(() => loadSettings({ UPSTREAM_PATH_TEMPLATE: value })).toThrow(
+      new SettingsError(
+        'UPSTREAM_PATH_TEMPLATE',
+        'must be a path without ?, #, backslashes or . and .. segments',
+      ),
     );
   });
+
+  it.each(['/range/{size}', '/v1.2/files/{size}.bin', '/...{size}'])(
+    'takes the path %j below the base URL',
+    (value) => {
+      expect(loadSettings({ UPSTREAM_PATH_TEMPLATE: value }).upstreamPathTemplate).toBe(value);
+    },
+  );
+});
+
+describe('TRUST_PROXY', () => {
+  it('trusts no proxy by default: the client is the socket peer', () => {
+    expect(loadSettings({}).trustProxy).toEqual([]);
+    expect(loadSettings({ TRUST_PROXY: ' , ' }).trustProxy).toEqual([]);
+  });
+
+  it('takes addresses, CIDR ranges and named ranges, comma-separated', () => {
+    expect(
+      loadSettings({ TRUST_PROXY: '10.0.0.0/8, 192.0.2.7,loopback , fd00::/8, uniquelocal' })
+        .trustProxy,
+    ).toEqual(['10.0.0.0/8', '192.0.2.7', 'loopback', 'fd00::/8', 'uniquelocal']);
+  });
+
+  it.each(['true', '1', '2', '10.1', 'lb.internal', '10.0.0.0/33', '300.1.1.1', '10.0.0.1,nope'])(
+    'refuses %j: no hop count, no trust-all, no host names',
+    (value) => {
+      expect(() => loadSettings({ TRUST_PROXY: value })).toThrow(
+        new SettingsError(
+          'TRUST_PROXY',
+          'expected comma-separated IP addresses or CIDR ranges (or loopback, linklocal, uniquelocal)',
+        ),
+      );
+    },
+  );
 });
 
 describe('static S3 keys', () => {

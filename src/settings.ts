@@ -1,10 +1,13 @@
 /** Settings read once from the environment into a deeply frozen, typed object. */
 
 import { validateHeaderValue } from 'node:http';
+import { isIP } from 'node:net';
 import { availableParallelism } from 'node:os';
+import proxyAddr from '@fastify/proxy-addr';
 
 import { type AccessSettings, loadAccessSettings } from './auth/settings.js';
 import type { CacheSettings } from './cache/object-cache.js';
+import { staysBelowBase } from './sources/upstream-path.js';
 
 const STORAGE_BACKENDS = ['fs', 's3'] as const;
 export type StorageBackend = (typeof STORAGE_BACKENDS)[number];
@@ -57,6 +60,11 @@ export interface S3Settings {
 export interface Settings {
   readonly host: string;
   readonly port: number;
+  /**
+   * Proxies whose `X-Forwarded-For` names the client (addresses, CIDR ranges, `loopback`,
+   * `linklocal`, `uniquelocal`); empty: the client is the socket's peer.
+   */
+  readonly trustProxy: readonly string[];
   readonly logLevel: LogLevel;
   readonly storageBackend: StorageBackend;
   readonly dataDir: string;
@@ -158,10 +166,13 @@ function template(env: Env, name: string, fallback: string, placeholder: string)
   return value;
 }
 
-/** The upstream source asks for paths below its base URL only: they begin with `/`. */
+/** The upstream source asks for paths below its base URL only (sources/upstream-path.ts). */
 function pathTemplate(env: Env, name: string, fallback: string, placeholder: string): string {
   const value = template(env, name, fallback, placeholder);
   if (!value.startsWith('/')) throw new SettingsError(name, 'must begin with /');
+  if (!staysBelowBase(value)) {
+    throw new SettingsError(name, 'must be a path without ?, #, backslashes or . and .. segments');
+  }
   return value;
 }
 
@@ -190,6 +201,37 @@ function oneOf<T extends string>(env: Env, name: string, fallback: T, values: re
     throw new SettingsError(name, `expected one of ${values.join(', ')}, got "${value}"`);
   }
   return chosen;
+}
+
+/**
+ * Comma-separated addresses, CIDR ranges and proxy-addr's named ranges, as Fastify's
+ * `trustProxy` takes them. No `true` and no hop count: trusting any peer lets every client
+ * choose the address it is logged under (and Fastify fails a hop count closed).
+ */
+function proxyList(env: Env, name: string): string[] {
+  const entries = (optional(env, name) ?? '')
+    .split(',')
+    .map((entry) => entry.trim())
+    .filter((entry) => entry !== '');
+  if (entries.length === 0) return [];
+  const refused = new SettingsError(
+    name,
+    'expected comma-separated IP addresses or CIDR ranges (or loopback, linklocal, uniquelocal)',
+  );
+  // proxy-addr would read `1` as the address 0.0.0.1: each address is written out in full.
+  if (!entries.every(isProxyEntry)) throw refused;
+  try {
+    proxyAddr.compile(entries);
+  } catch {
+    throw refused;
+  }
+  return entries;
+}
+
+const NAMED_RANGES = ['loopback', 'linklocal', 'uniquelocal'];
+
+function isProxyEntry(entry: string): boolean {
+  return NAMED_RANGES.includes(entry) || isIP(entry.split('/')[0] ?? '') !== 0;
 }
 
 type StaticKeys = Pick<S3Settings, 'accessKeyId' | 'secretAccessKey' | 'sessionToken'>;
@@ -228,6 +270,7 @@ export function loadSettings(env: Env = process.env): Settings {
   const settings: Settings = {
     host: text(env, 'HOST', '127.0.0.1'),
     port: integer(env, 'PORT', 8000, 0, 65535),
+    trustProxy: proxyList(env, 'TRUST_PROXY'),
     logLevel: oneOf(env, 'LOG_LEVEL', 'info', LOG_LEVELS),
     storageBackend: oneOf(env, 'STORAGE_BACKEND', 'fs', STORAGE_BACKENDS),
     dataDir: text(env, 'DATA_DIR', './data'),

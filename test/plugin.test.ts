@@ -11,6 +11,7 @@ import {
   LocalSource,
   NotModified,
   type ObjectRouteSpec,
+  OptionError,
   type ReadOptions,
   type Source,
   SourceError,
@@ -33,11 +34,14 @@ const sourceAttempts = recordChannel('streamgate:source:attempt', (message) => m
 /** A source of a team's own: the local store, counting what the plugin asks of it. */
 class CountingSource implements Source {
   closed = 0;
+  asked = 0;
   constructor(private readonly inner: Source) {}
   stat(key: string, signal: AbortSignal) {
+    this.asked++;
     return this.inner.stat(key, signal);
   }
   read(key: string, options: ReadOptions) {
+    this.asked++;
     return this.inner.read(key, options);
   }
   probe(signal: AbortSignal) {
@@ -132,6 +136,7 @@ describe('the streamgate plugin inside a team’s app', () => {
       const query = request.query as Record<string, string>;
       return reply.sendObject(source, key, {
         contentType: query.type,
+        cacheControl: query.cache,
         download: query.as,
         errors: query.wording === 'object' ? { 'not-found': 'OBJECT_NOT_FOUND' } : undefined,
       });
@@ -204,6 +209,27 @@ describe('the streamgate plugin inside a team’s app', () => {
     expect(response.json()).toEqual({ team: 'handled' });
     expect(String(teamErrors.pop())).toContain('no source named elsewhere');
   });
+
+  // A call's header options may come from a request, as `type` and `cache` do here: Node would
+  // refuse them only when the answer is written, after the source was opened.
+  it.each([
+    ['contentType', 'type=text/plain%0d%0aset-cookie:%20a=b', 'a value valid in an HTTP header'],
+    ['cacheControl', 'cache=max-age=60%0aX-Evil:%201', 'a value valid in an HTTP header'],
+    ['cacheControl', 'cache=', 'a non-empty string'],
+  ])(
+    'refuses a call whose %s is no header value, before asking the source',
+    async (option, query, reason) => {
+      const asked = files.asked;
+      const response = await app.inject({ url: `/files/reports/q3%20report.pdf?${query}` });
+      expect(response.statusCode).toBe(500);
+      expect(response.json()).toEqual({ team: 'handled' });
+      expect(response.headers['set-cookie']).toBeUndefined();
+      const error = teamErrors.pop();
+      expect(error).toBeInstanceOf(OptionError);
+      expect(String(error)).toContain(`option sendObject.${option}: expected ${reason}`);
+      expect(files.asked).toBe(asked);
+    },
+  );
 
   // Without the sweep, the connection would hold app.close() for Fastify's 72 s keep-alive.
   it('closes an app whose keep-alive client has just finished a download', {
@@ -309,6 +335,13 @@ describe('the plugin with what a team may do by mistake or by design', () => {
         { sources: local(), cacheControl: 3600 },
       ],
       ['option cacheControl: expected a non-empty string', { sources: local(), cacheControl: '' }],
+      [
+        'option routes[1].defaultContentType: expected a value valid in an HTTP header',
+        {
+          sources: local(),
+          routes: [{ contentType: 'text/plain' }, { defaultContentType: 'text/csv\r\nx-a: 1' }],
+        },
+      ],
     ];
     for (const [message, options] of refused) {
       const app = Fastify();

@@ -211,6 +211,49 @@ describe('one access-log line per request', () => {
   });
 });
 
+describe('the client behind a proxy', () => {
+  /** The access line's client of one request with these headers, on a gateway with TRUST_PROXY. */
+  async function loggedClient(trustProxy: string, headers: Record<string, string>) {
+    const captured = new LogCapture();
+    const running = await startGateway(
+      { ...store.env, LOG_LEVEL: 'info', TRUST_PROXY: trustProxy },
+      {},
+      { logStream: captured },
+    );
+    try {
+      const id = `proxied-${trustProxy.replace(/[^a-z0-9]/gi, '-')}`;
+      const got = await download(`${running.url}/tasks/1/image`, {
+        headers: { ...headers, 'x-request-id': id },
+      });
+      expect(got.sha256).toBe(patternSha256(0, SIZE));
+      const line = () => captured.accessLines().find((entry) => entry.requestId === id);
+      await waitFor(() => line() !== undefined, 'the access-log line');
+      return line()?.client;
+    } finally {
+      await running.close();
+    }
+  }
+
+  it('is the socket peer when no proxy is trusted, whatever X-Forwarded-For says', async () => {
+    expect(await loggedClient('', { 'x-forwarded-for': '203.0.113.7' })).toBe('127.0.0.1');
+  });
+
+  it('is the address a trusted proxy forwards for', async () => {
+    expect(await loggedClient('loopback', { 'x-forwarded-for': '203.0.113.7' })).toBe(
+      '203.0.113.7',
+    );
+  });
+
+  it('is the last untrusted hop: a client cannot choose it by prepending addresses', async () => {
+    const forwarded = { 'x-forwarded-for': '198.51.100.1, 203.0.113.7, 127.0.0.5' };
+    expect(await loggedClient('127.0.0.0/8', forwarded)).toBe('203.0.113.7');
+  });
+
+  it('is the peer when the peer is not one of the trusted proxies', async () => {
+    expect(await loggedClient('192.0.2.1', { 'x-forwarded-for': '203.0.113.7' })).toBe('127.0.0.1');
+  });
+});
+
 describe('a client that leaves before the source answers', () => {
   it('is logged as client_aborted (499), with no warning of a source failure', async () => {
     await withFaultyStorage({}, async (stack, running, logs) => {

@@ -72,6 +72,7 @@ describe('spans', () => {
       'http.route': '/tasks/:task_id/image',
       'http.response.status_code': 200,
       'url.path': '/tasks/1/image',
+      'client.address': '127.0.0.1',
       'streamgate.outcome': 'complete',
     });
     expect(server.status.code).toBe(SpanStatusCode.UNSET);

@@ -27,6 +27,8 @@ export class RequestTracer {
     path: string;
     route: string | undefined;
     headers: Record<string, string | string[] | undefined>;
+    /** The socket's peer, or the client a trusted proxy names. */
+    client: string | undefined;
   }): Span {
     const parent = propagation.extract(ROOT_CONTEXT, request.headers);
     const name =
@@ -40,6 +42,7 @@ export class RequestTracer {
       parent,
     );
     if (request.route !== undefined) span.setAttribute('http.route', request.route);
+    if (request.client !== undefined) span.setAttribute('client.address', request.client);
     return span;
   }
 

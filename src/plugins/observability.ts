@@ -208,21 +208,16 @@ export const observabilityPlugin = fp(
       // Unrouted answers come with a bare request, without this plugin's decoration.
       if (request.observed) return;
       const route = routeOf(request);
+      const client = request.ip;
       const span = tracer.startRequest({
         method: request.method,
         path: pathOf(request.url),
         route: route.pattern,
         headers: request.headers,
+        client,
       });
       const over = () => finish(request, reply, observed);
-      const observed = new ObservedRequest(
-        owner,
-        route.label,
-        route.source,
-        span,
-        request.ip,
-        over,
-      );
+      const observed = new ObservedRequest(owner, route.label, route.source, span, client, over);
       request.observed = observed;
       open.set(observed, request.raw.socket);
       reply.raw.once('close', () => observed.responseClosed());

@@ -12,6 +12,7 @@ import {
 import type { ObjectInfo, ObjectStream, ReadOptions, Source } from './source.js';
 import { NotModified } from './source.js';
 import { Agent } from './undici.js';
+import { staysBelowBase } from './upstream-path.js';
 
 /** One pooled, keep-alive dispatcher for every upstream request of the process. */
 export function createUpstreamDispatcher(connectTimeoutMs: number): Dispatcher {
@@ -139,23 +140,6 @@ export class UpstreamSource implements Source {
     await dumpBody(response);
     throw statusFailure(status);
   }
-}
-
-/** `.` and `..`, also percent-encoded, as the upstream may decode them before it resolves them. */
-const DOT_SEGMENT = /^(?:\.|%2e){1,2}$/i;
-
-/**
- * A key is a path below the base URL: it begins with `/` (glued to the base path, `-admin` would
- * name the sibling `/public-admin` of `/public`, and `http://…` an absolute request target), it
- * has no dot segment that an upstream would resolve above the base, and no `?`, `#` or backslash
- * (which some servers read as `/`) to make it something else.
- */
-function staysBelowBase(key: string): boolean {
-  return (
-    key.startsWith('/') &&
-    !/[?#\\]/.test(key) &&
-    !key.split('/').some((segment) => DOT_SEGMENT.test(segment))
-  );
 }
 
 /** The upstream does not serve the method asked (405, 501) for the key, though it may serve GET. */
