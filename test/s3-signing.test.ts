@@ -131,12 +131,13 @@ describe('lean S3 client against a server that checks SigV4 signatures', () => {
       const missing = await source.read('no/such key', { signal }).catch((error) => error);
       expect(missing).toBeInstanceOf(SourceError);
       expect((missing as SourceError).failure).toBe('not-found');
+      // One at a time: a promise made before its turn could reject with no handler yet.
       for (const attempt of [
-        wrong.read(HOSTILE_KEYS[0] as string, { signal }),
-        wrong.stat(HOSTILE_KEYS[0] as string, signal),
-        wrong.probe(signal),
+        () => wrong.read(HOSTILE_KEYS[0] as string, { signal }),
+        () => wrong.stat(HOSTILE_KEYS[0] as string, signal),
+        () => wrong.probe(signal),
       ]) {
-        const refused = (await attempt.catch((error) => error)) as SourceError;
+        const refused = (await attempt().catch((error) => error)) as SourceError;
         expect(refused).toBeInstanceOf(SourceError);
         expect(refused.failure).toBe('unavailable');
         expect(refused.retryable).toBe(false);
