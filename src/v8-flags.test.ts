@@ -14,13 +14,18 @@ describe('workerExecArgv', () => {
   it('leaves out a default that the command line or NODE_OPTIONS sets', () => {
     expect(workerExecArgv(['--max-semi-space-size=16'], undefined)).toEqual([
       '--liftoff-only',
+      '--v8-pool-size=1',
       '--max-semi-space-size=16',
     ]);
     expect(
-      workerExecArgv([], '--enable-source-maps  --max_semi_space_size=8 --no-liftoff-only'),
+      workerExecArgv(
+        [],
+        '--enable-source-maps  --max_semi_space_size=8 --no-liftoff-only --v8-pool-size=4',
+      ),
     ).toEqual([]);
     expect(workerExecArgv(['--no_liftoff_only'], undefined)).toEqual([
       '--max-semi-space-size=2',
+      '--v8-pool-size=1',
       '--no_liftoff_only',
     ]);
   });

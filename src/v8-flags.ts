@@ -12,8 +12,16 @@ import v8 from 'node:v8';
  *   malloc arena keeps partly resident (up to 10 MiB of a process idling after its first
  *   requests). The parser does not need the faster code: 16 KiB and 100 MiB downloads take the
  *   same time without it (docs/cluster.md, V8 flags).
+ * - `--v8-pool-size=1`: one V8 helper thread (concurrent marking, background compiles) instead
+ *   of four. A process per core already keeps the cores busy; each further helper is a stack and
+ *   a malloc arena of its own (3-4 MiB less at rest, by hand), and competes with the workers for
+ *   the cores (10% more 16 KiB requests side by side on two cores, the same CPU per GiB).
  */
-export const WORKER_V8_FLAGS: readonly string[] = ['--max-semi-space-size=2', '--liftoff-only'];
+export const WORKER_V8_FLAGS: readonly string[] = [
+  '--max-semi-space-size=2',
+  '--liftoff-only',
+  '--v8-pool-size=1',
+];
 
 /**
  * The old generation's growing factor once the service serves, as V8's `--heap-growing-percent`
