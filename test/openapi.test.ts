@@ -1,10 +1,12 @@
 import { execFile } from 'node:child_process';
-import { writeFile } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { readFile, writeFile } from 'node:fs/promises';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { patternBytes, patternSha256 } from '../dev/pattern.js';
 import { type RunningGateway, startGateway } from './helpers/gateway.js';
 import { download, pathParamIssue } from './helpers/http-client.js';
+import { rawRequest } from './helpers/raw-http.js';
 import { type TempStore, tempStore } from './helpers/store.js';
 
 const run = promisify(execFile);
@@ -146,5 +148,69 @@ describe('the OpenAPI document', () => {
       detail: 'Not ready',
       checks: { storage: 'ok', upstream: 'unavailable' },
     });
+  });
+});
+
+describe('the API docs', () => {
+  it('are loaded the first time they are asked for, not with the app', async () => {
+    const { stdout } = await run(
+      process.execPath,
+      ['--import', 'tsx', 'test/fixtures/service-packages.ts'],
+      { timeout: 30_000 },
+    );
+    const { ready, afterDocs }: { ready: string[]; afterDocs: string[] } = JSON.parse(stdout);
+    // The check sees what is loaded: Fastify itself.
+    expect(ready).toContain('fastify');
+    for (const docs of ['@fastify/swagger', '@fastify/swagger-ui', 'yaml', '@fastify/static']) {
+      expect(ready).not.toContain(docs);
+      expect(afterDocs).toContain(docs);
+    }
+  });
+
+  it("serve the UI's files whole, with their validators, HEAD and the catalogue's 404", async () => {
+    const bundle = 'node_modules/@fastify/swagger-ui/static/swagger-ui-bundle.js';
+    const expected = createHash('sha256')
+      .update(await readFile(bundle))
+      .digest('hex');
+    const got = await download(`${gateway.url}/docs/static/swagger-ui-bundle.js`);
+    expect(got).toMatchObject({ status: 200, sha256: expected, complete: true });
+    expect(got.headers['content-type']).toMatch(/^application\/javascript/);
+    expect(got.headers['x-content-type-options']).toBe('nosniff');
+    expect(got.headers['x-request-id']).toBeDefined();
+    const etag = got.headers.etag as string;
+    expect(etag).toMatch(/^(W\/)?"/);
+
+    const head = await download(`${gateway.url}/docs/static/swagger-ui-bundle.js`, {
+      method: 'HEAD',
+    });
+    expect(head).toMatchObject({ status: 200, length: 0 });
+    expect(head.headers['content-length']).toBe(got.headers['content-length']);
+    expect(head.headers.etag).toBe(etag);
+
+    const revalidated = await download(`${gateway.url}/docs/static/swagger-ui-bundle.js`, {
+      headers: { 'if-none-match': etag },
+    });
+    expect(revalidated).toMatchObject({ status: 304, length: 0 });
+
+    const page = await download(`${gateway.url}/docs/`);
+    expect(page.status).toBe(200);
+    expect(page.headers['content-type']).toMatch(/^text\/html/);
+
+    const missing = await download(`${gateway.url}/docs/static/nope.js`);
+    expect(missing.status).toBe(404);
+    expect(missing.json).toEqual({ detail: 'Not Found' });
+    // Written as is (a URL would resolve the dot segment): the docs app knows the app's routes
+    // to describe them, not to serve them.
+    const dotted = await rawRequest(
+      gateway.url,
+      'GET /docs/../tasks/1/image HTTP/1.1\r\nhost: gateway\r\nconnection: close\r\n\r\n',
+    );
+    expect(dotted?.status).toBe(404);
+    expect(JSON.parse(dotted?.body.toString() ?? '')).toEqual({ detail: 'Not Found' });
+
+    const asJson = await download(`${gateway.url}/docs/json`);
+    expect(asJson.status).toBe(200);
+    const viaUi = await (await fetch(`${gateway.url}/docs/json`)).json();
+    expect(viaUi).toEqual(document);
   });
 });

@@ -1,6 +1,5 @@
-import swagger from '@fastify/swagger';
-import swaggerUi from '@fastify/swagger-ui';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyDynamicSwaggerOptions } from '@fastify/swagger';
+import type { FastifyInstance, FastifyReply, FastifyRequest, RouteOptions } from 'fastify';
 import fp from 'fastify-plugin';
 import { packageInfo } from '../package-info.js';
 import { securityOf } from '../routes/openapi.js';
@@ -25,37 +24,111 @@ const securitySchemes = {
   },
 } as const;
 
+const swaggerOptions: FastifyDynamicSwaggerOptions = {
+  openapi: {
+    info: {
+      title: 'streamgate',
+      description: packageInfo.description,
+      version: packageInfo.version,
+      license: { name: 'MIT', url: 'https://opensource.org/licenses/MIT' },
+    },
+    // Relative: the gateway that serves this document, wherever it listens.
+    servers: [{ url: '/', description: 'This gateway' }],
+    tags: [
+      { name: 'objects', description: 'Objects streamed from storage and the upstream.' },
+      { name: 'operations', description: 'Health, readiness and metrics.' },
+    ],
+    components: { securitySchemes },
+  },
+  transform: ({ schema, url }) => ({
+    schema: { ...schema, security: securityOf(url) },
+    url,
+  }),
+};
+
+/** The docs app's answer headers that are not the connection's own. */
+const NOT_PASSED_ON = new Set(['connection', 'keep-alive', 'transfer-encoding', 'date']);
+/** What a browser's request for the UI's files asks that the answer depends on. */
+const PASSED_ON = ['accept', 'accept-encoding', 'if-none-match', 'if-modified-since', 'range'];
+
 /**
- * OpenAPI 3 description of every route at /openapi.json, browsable at /docs. Registered before
- * any route, so that swagger's onRoute hook sees them all. Routes document their answers with
- * `config.swaggerTransform` (routes/openapi.ts), which Fastify's serializer never sees. The tasks
- * routes name the access methods; the others are open (`security: []`).
+ * OpenAPI 3 description of every route at /openapi.json, browsable at /docs, built the first
+ * time either is asked for. @fastify/swagger, its UI and what they load (yaml, @fastify/static,
+ * glob) are about 3 MiB of every process at rest, for pages an operator opens now and then; so
+ * they live in a second Fastify instance of their own, loaded on that first request and closed
+ * with the app. This plugin records every route of the app as it is added (it is registered
+ * before any route) and adds them, without their handlers, to that instance, whose swagger
+ * describes them as if it were the app. Routes document their answers with
+ * `config.swaggerTransform` (routes/openapi.ts), which Fastify's serializer never sees. The
+ * tasks routes name the access methods; the others are open (`security: []`).
+ *
+ * The UI's files are the docs instance's answers, passed on whole (the largest, its 1.5 MB
+ * bundle, once per browser): the app's hooks still give them a request id and its headers.
  */
 export const docsPlugin = fp(
   async (app: FastifyInstance) => {
-    await app.register(swagger, {
-      openapi: {
-        info: {
-          title: 'streamgate',
-          description: packageInfo.description,
-          version: packageInfo.version,
-          license: { name: 'MIT', url: 'https://opensource.org/licenses/MIT' },
-        },
-        // Relative: the gateway that serves this document, wherever it listens.
-        servers: [{ url: '/', description: 'This gateway' }],
-        tags: [
-          { name: 'objects', description: 'Objects streamed from storage and the upstream.' },
-          { name: 'operations', description: 'Health, readiness and metrics.' },
-        ],
-        components: { securitySchemes },
-      },
-      transform: ({ schema, url }) => ({
-        schema: { ...schema, security: securityOf(url) },
-        url,
-      }),
+    const routes: RouteOptions[] = [];
+    app.addHook('onRoute', (route) => {
+      // Hidden routes are not described; this plugin's own would clash with the UI's.
+      if (route.schema?.hide !== true) routes.push(route);
     });
-    await app.register(swaggerUi, { routePrefix: '/docs' });
-    app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+    let docs: Promise<FastifyInstance> | undefined;
+    const docsApp = () => {
+      // A build that failed is tried again by the next request, not remembered.
+      docs ??= buildDocsApp(routes).catch((error: unknown) => {
+        docs = undefined;
+        throw error;
+      });
+      return docs;
+    };
+    app.addHook('onClose', async () => {
+      await (await docs?.catch(() => undefined))?.close();
+    });
+
+    app.get('/openapi.json', { schema: { hide: true } }, async () => (await docsApp()).swagger());
+    const passOn = async (request: FastifyRequest, reply: FastifyReply) => {
+      const headers: Record<string, string> = {};
+      for (const name of PASSED_ON) {
+        const value = request.headers[name];
+        if (typeof value === 'string') headers[name] = value;
+      }
+      // GET for a HEAD too: Fastify's HEAD route sends the GET's headers without its body.
+      const answer = await (await docsApp()).inject({ method: 'GET', url: request.url, headers });
+      if (answer.statusCode === 404) return reply.callNotFound();
+      // Its message is not for clients: the app's error handler answers instead.
+      if (answer.statusCode >= 500) throw new Error(`the docs app answered ${answer.statusCode}`);
+      for (const [name, value] of Object.entries(answer.headers)) {
+        if (value !== undefined && !NOT_PASSED_ON.has(name)) reply.header(name, value);
+      }
+      reply.code(answer.statusCode);
+      // An empty Buffer would be sent as application/octet-stream (the UI's redirects).
+      return answer.rawPayload.length === 0 ? reply.send() : reply.send(answer.rawPayload);
+    };
+    app.get('/docs', { schema: { hide: true } }, passOn);
+    app.get('/docs/*', { schema: { hide: true } }, passOn);
   },
   { name: 'streamgate-docs' },
 );
+
+/** A Fastify instance with swagger and its UI at /docs, describing `routes`. */
+async function buildDocsApp(routes: readonly RouteOptions[]): Promise<FastifyInstance> {
+  const [{ default: Fastify }, { default: swagger }, { default: swaggerUi }] = await Promise.all([
+    import('fastify'),
+    import('@fastify/swagger'),
+    import('@fastify/swagger-ui'),
+  ]);
+  const docs = Fastify();
+  await docs.register(swagger, swaggerOptions);
+  await docs.register(swaggerUi, { routePrefix: '/docs' });
+  for (const { method, url, schema, config } of routes) {
+    // The app's HEAD routes were recorded too, as swagger would have seen them.
+    docs.route({ method, url, schema, config, exposeHeadRoute: false, handler: notServedHere });
+  }
+  await docs.ready();
+  return docs;
+}
+
+/** A route of the app is described by the docs app, never served by it (`/docs/../tasks/1`). */
+function notServedHere(_request: FastifyRequest, reply: FastifyReply): void {
+  reply.callNotFound();
+}
