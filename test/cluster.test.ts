@@ -164,10 +164,13 @@ describe('the primary', () => {
       const url = (await listening)[1];
       expect((await healthz(url ?? '')).status).toBe(200);
       const loaded = (match: RegExpExecArray): string[] => JSON.parse(match[1] ?? '[]');
-      const app = ['fastify', 'pino', 'prom-client', 'undici', '@fastify/swagger'];
+      const app = ['fastify', 'pino', 'prom-client', 'undici'];
       // The worker shows that the check sees them when they are loaded.
       expect(loaded(await worker)).toEqual(expect.arrayContaining(app));
       for (const name of app) expect(loaded(await primary)).not.toContain(name);
+      // Neither loads the API docs until they are asked for (plugins/docs.ts).
+      expect(loaded(await worker)).not.toContain('@fastify/swagger');
+      expect(loaded(await primary)).not.toContain('@fastify/swagger');
       // undici's own modules, not its index and the rest of undici with it (sources/undici.ts).
       expect((await undiciIndex)[1]).toBe('false');
     } finally {
