@@ -24,7 +24,7 @@ describe('workerExecArgv', () => {
       ),
     ).toEqual([]);
     expect(workerExecArgv(['--no_liftoff_only'], undefined)).toEqual([
-      '--max-semi-space-size=2',
+      '--max-semi-space-size=1',
       '--v8-pool-size=1',
       '--no_liftoff_only',
     ]);
