@@ -117,6 +117,8 @@ export function clientErrorCode(status: number): ErrorCode {
       return 'PAYLOAD_TOO_LARGE';
     case 414:
       return 'URL_TOO_LONG';
+    case 416:
+      return 'RANGE_NOT_SATISFIABLE';
     case 431:
       return 'HEADERS_TOO_LARGE';
     default:

@@ -167,11 +167,10 @@ describe('the API docs', () => {
     }
   });
 
-  it("serve the UI's files whole, with their validators, HEAD and the catalogue's 404", async () => {
+  it("serve the UI's files whole or in ranges, with their validators, HEAD and the catalogue's errors", async () => {
     const bundle = 'node_modules/@fastify/swagger-ui/static/swagger-ui-bundle.js';
-    const expected = createHash('sha256')
-      .update(await readFile(bundle))
-      .digest('hex');
+    const file = await readFile(bundle);
+    const expected = createHash('sha256').update(file).digest('hex');
     const got = await download(`${gateway.url}/docs/static/swagger-ui-bundle.js`);
     expect(got).toMatchObject({ status: 200, sha256: expected, complete: true });
     expect(got.headers['content-type']).toMatch(/^application\/javascript/);
@@ -191,6 +190,18 @@ describe('the API docs', () => {
       headers: { 'if-none-match': etag },
     });
     expect(revalidated).toMatchObject({ status: 304, length: 0 });
+
+    const ranged = await download(`${gateway.url}/docs/static/swagger-ui-bundle.js`, {
+      headers: { range: 'bytes=0-9' },
+    });
+    expect(ranged).toMatchObject({ status: 206, length: 10 });
+    expect(ranged.sha256).toBe(createHash('sha256').update(file.subarray(0, 10)).digest('hex'));
+    expect(ranged.headers['content-range']).toBe(`bytes 0-9/${file.length}`);
+    const beyond = await download(`${gateway.url}/docs/static/swagger-ui-bundle.js`, {
+      headers: { range: `bytes=${file.length}-` },
+    });
+    expect(beyond.status).toBe(416);
+    expect(beyond.json).toEqual({ detail: 'Range Not Satisfiable' });
 
     const page = await download(`${gateway.url}/docs/`);
     expect(page.status).toBe(200);

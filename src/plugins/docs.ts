@@ -95,8 +95,8 @@ export const docsPlugin = fp(
       // GET for a HEAD too: Fastify's HEAD route sends the GET's headers without its body.
       const answer = await (await docsApp()).inject({ method: 'GET', url: request.url, headers });
       if (answer.statusCode === 404) return reply.callNotFound();
-      // Its message is not for clients: the app's error handler answers instead.
-      if (answer.statusCode >= 500) throw new Error(`the docs app answered ${answer.statusCode}`);
+      // The app's error handler words the others, as for any answer of the app.
+      if (answer.statusCode >= 400) throw new DocsAppError(answer.statusCode);
       for (const [name, value] of Object.entries(answer.headers)) {
         if (value !== undefined && !NOT_PASSED_ON.has(name)) reply.header(name, value);
       }
@@ -126,6 +126,14 @@ async function buildDocsApp(routes: readonly RouteOptions[]): Promise<FastifyIns
   }
   await docs.ready();
   return docs;
+}
+
+/** A failure the docs app answered, with its status, for the app's error handler. */
+class DocsAppError extends Error {
+  constructor(readonly statusCode: number) {
+    super(`the docs app answered ${statusCode}`);
+    this.name = 'DocsAppError';
+  }
 }
 
 /** A route of the app is described by the docs app, never served by it (`/docs/../tasks/1`). */
