@@ -1,6 +1,6 @@
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { readFile, writeFile } from 'node:fs/promises';
+import { readdir, readFile, readlink, writeFile } from 'node:fs/promises';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { patternBytes, patternSha256 } from '../dev/pattern.js';
@@ -203,6 +203,12 @@ describe('the API docs', () => {
     expect(beyond.status).toBe(416);
     expect(beyond.json).toEqual({ detail: 'Range Not Satisfiable' });
 
+    const stale = await download(`${gateway.url}/docs/static/swagger-ui-bundle.js`, {
+      headers: { range: 'bytes=0-9', 'if-range': '"an-older-version"' },
+    });
+    expect(stale).toMatchObject({ status: 200, sha256: expected });
+    expect(beyond.headers['content-range']).toBe(`bytes */${file.length}`);
+
     const page = await download(`${gateway.url}/docs/`);
     expect(page.status).toBe(200);
     expect(page.headers['content-type']).toMatch(/^text\/html/);
@@ -212,16 +218,42 @@ describe('the API docs', () => {
     expect(missing.json).toEqual({ detail: 'Not Found' });
     // Written as is (a URL would resolve the dot segment): the docs app knows the app's routes
     // to describe them, not to serve them.
-    const dotted = await rawRequest(
-      gateway.url,
-      'GET /docs/../tasks/1/image HTTP/1.1\r\nhost: gateway\r\nconnection: close\r\n\r\n',
-    );
-    expect(dotted?.status).toBe(404);
-    expect(JSON.parse(dotted?.body.toString() ?? '')).toEqual({ detail: 'Not Found' });
+    for (const path of ['/docs/../tasks/1/image', '/docs/%2e%2e/tasks/x/image']) {
+      const dotted = await rawRequest(
+        gateway.url,
+        `GET ${path} HTTP/1.1\r\nhost: gateway\r\nconnection: close\r\n\r\n`,
+      );
+      expect(dotted?.status, path).toBe(404);
+      expect(JSON.parse(dotted?.body.toString() ?? '')).toEqual({ detail: 'Not Found' });
+    }
 
     const asJson = await download(`${gateway.url}/docs/json`);
     expect(asJson.status).toBe(200);
     const viaUi = await (await fetch(`${gateway.url}/docs/json`)).json();
     expect(viaUi).toEqual(document);
+  });
+
+  // The gateway runs in this process: its open files are this process's.
+  it('close the file a UI answer was reading when its body is not sent (HEAD, here)', async () => {
+    const openBundles = async () => {
+      const links = await Promise.all(
+        (await readdir('/proc/self/fd')).map((fd) =>
+          readlink(`/proc/self/fd/${fd}`).catch(() => ''),
+        ),
+      );
+      return links.filter((link) => link.endsWith('swagger-ui-bundle.js')).length;
+    };
+    for (let i = 0; i < 20; i++) {
+      const head = await download(`${gateway.url}/docs/static/swagger-ui-bundle.js`, {
+        method: 'HEAD',
+      });
+      expect(head.status).toBe(200);
+    }
+    let open = await openBundles();
+    for (let wait = 0; open > 0 && wait < 40; wait++) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      open = await openBundles();
+    }
+    expect(open).toBe(0);
   });
 });

@@ -459,7 +459,14 @@ describe('the plugin with what a team may do by mistake or by design', () => {
       reply.sendObject('up', `/${request.params['*']}`),
     );
     try {
-      for (const url of ['/up/..%2Fadmin%2Fsecrets', '/up/%2e%2e/admin', '/up/a%3Fx=1']) {
+      for (const url of [
+        '/up/..%2Fadmin%2Fsecrets',
+        '/up/%2e%2e/admin',
+        '/up/a%3Fx=1',
+        // The key keeps `%2F` and `%5C`, which an upstream such as nginx decodes, then resolves.
+        '/up/x%252F..%252F..%252Fadmin',
+        '/up/x%255C..%255Cadmin',
+      ]) {
         const response = await app.inject({ url });
         // Not found before any request: the base URL's port 9 would refuse it with a 502.
         expect(response.statusCode).toBe(404);

@@ -1,6 +1,14 @@
 import type { FastifyDynamicSwaggerOptions } from '@fastify/swagger';
-import type { FastifyInstance, FastifyReply, FastifyRequest, RouteOptions } from 'fastify';
+import Fastify, {
+  type FastifyBaseLogger,
+  type FastifyInstance,
+  type FastifyReply,
+  type FastifyRequest,
+  LogController,
+  type RouteOptions,
+} from 'fastify';
 import fp from 'fastify-plugin';
+import { GatewayError } from '../errors.js';
 import { packageInfo } from '../package-info.js';
 import { securityOf } from '../routes/openapi.js';
 
@@ -49,7 +57,15 @@ const swaggerOptions: FastifyDynamicSwaggerOptions = {
 /** The docs app's answer headers that are not the connection's own. */
 const NOT_PASSED_ON = new Set(['connection', 'keep-alive', 'transfer-encoding', 'date']);
 /** What a browser's request for the UI's files asks that the answer depends on. */
-const PASSED_ON = ['accept', 'accept-encoding', 'if-none-match', 'if-modified-since', 'range'];
+const PASSED_ON = [
+  'accept',
+  'range',
+  'if-range',
+  'if-match',
+  'if-none-match',
+  'if-modified-since',
+  'if-unmodified-since',
+];
 
 /**
  * OpenAPI 3 description of every route at /openapi.json, browsable at /docs, built the first
@@ -62,8 +78,8 @@ const PASSED_ON = ['accept', 'accept-encoding', 'if-none-match', 'if-modified-si
  * `config.swaggerTransform` (routes/openapi.ts), which Fastify's serializer never sees. The
  * tasks routes name the access methods; the others are open (`security: []`).
  *
- * The UI's files are the docs instance's answers, passed on whole (the largest, its 1.5 MB
- * bundle, once per browser): the app's hooks still give them a request id and its headers.
+ * The UI's files are the docs instance's answers (`inject`), streamed on with their validators
+ * and ranges: the app's hooks still give them a request id and its headers.
  */
 export const docsPlugin = fp(
   async (app: FastifyInstance) => {
@@ -75,10 +91,12 @@ export const docsPlugin = fp(
     let docs: Promise<FastifyInstance> | undefined;
     const docsApp = () => {
       // A build that failed is tried again by the next request, not remembered.
-      docs ??= buildDocsApp(routes).catch((error: unknown) => {
-        docs = undefined;
-        throw error;
-      });
+      docs ??= buildDocsApp(routes, app.log.child({ component: 'docs' })).catch(
+        (error: unknown) => {
+          docs = undefined;
+          throw error;
+        },
+      );
       return docs;
     };
     app.addHook('onClose', async () => {
@@ -87,45 +105,94 @@ export const docsPlugin = fp(
 
     app.get('/openapi.json', { schema: { hide: true } }, async () => (await docsApp()).swagger());
     const passOn = async (request: FastifyRequest, reply: FastifyReply) => {
+      // The UI's own paths only: the docs app would resolve `/docs/../tasks/1/image`.
+      const path = new URL(request.url, 'http://docs').pathname;
+      if (path !== '/docs' && !path.startsWith('/docs/')) return reply.callNotFound();
       const headers: Record<string, string> = {};
       for (const name of PASSED_ON) {
         const value = request.headers[name];
         if (typeof value === 'string') headers[name] = value;
       }
-      // GET for a HEAD too: Fastify's HEAD route sends the GET's headers without its body.
-      const answer = await (await docsApp()).inject({ method: 'GET', url: request.url, headers });
-      if (answer.statusCode === 404) return reply.callNotFound();
-      // The app's error handler words the others, as for any answer of the app.
-      if (answer.statusCode >= 400) throw new DocsAppError(answer.statusCode);
+      // GET for a HEAD too, for the GET's headers (the docs app answers a HEAD's with a length
+      // of 0); its body is then not read.
+      const answer = await (await docsApp()).inject({
+        method: 'GET',
+        url: request.url,
+        headers,
+        payloadAsStream: true,
+      });
+      const body = answer.stream();
+      // The docs app's response (for a UI file, a file being read) ends with its body, however
+      // that ends: sent, not sent, or cut by a client that left.
+      body.once('close', () => answer.raw.res.destroy());
+      const status = answer.statusCode;
+      if (status >= 400) {
+        body.destroy();
+        if (status === 404) return reply.callNotFound();
+        // The app's error handler words them, as for any answer of the app.
+        const range = answer.headers['content-range'];
+        if (status === 416 && typeof range === 'string') {
+          throw new GatewayError('RANGE_NOT_SATISFIABLE', { headers: { 'content-range': range } });
+        }
+        throw new DocsAppError(status);
+      }
       for (const [name, value] of Object.entries(answer.headers)) {
         if (value !== undefined && !NOT_PASSED_ON.has(name)) reply.header(name, value);
       }
-      reply.code(answer.statusCode);
-      // An empty Buffer would be sent as application/octet-stream (the UI's redirects).
-      return answer.rawPayload.length === 0 ? reply.send() : reply.send(answer.rawPayload);
+      reply.code(status);
+      // Nothing to send is no payload: an empty one would get a content type (the redirects).
+      if (request.method === 'HEAD' || status === 304 || answer.headers['content-length'] === '0') {
+        body.destroy();
+        return reply.send();
+      }
+      return reply.send(body);
     };
-    app.get('/docs', { schema: { hide: true } }, passOn);
-    app.get('/docs/*', { schema: { hide: true } }, passOn);
+    // HEAD declared, not Fastify's own HEAD route, which would send a length of 0 for no body.
+    for (const url of ['/docs', '/docs/*']) {
+      app.route({ method: ['GET', 'HEAD'], url, schema: { hide: true }, handler: passOn });
+    }
   },
   { name: 'streamgate-docs' },
 );
 
-/** A Fastify instance with swagger and its UI at /docs, describing `routes`. */
-async function buildDocsApp(routes: readonly RouteOptions[]): Promise<FastifyInstance> {
-  const [{ default: Fastify }, { default: swagger }, { default: swaggerUi }] = await Promise.all([
-    import('fastify'),
+/**
+ * A Fastify instance with swagger and its UI at /docs, describing `routes`, logging to `log`.
+ * The routes are only described: neither validated nor serialized, so nothing is compiled.
+ */
+async function buildDocsApp(
+  routes: readonly RouteOptions[],
+  log: FastifyBaseLogger,
+): Promise<FastifyInstance> {
+  const [{ default: swagger }, { default: swaggerUi }] = await Promise.all([
     import('@fastify/swagger'),
     import('@fastify/swagger-ui'),
   ]);
-  const docs = Fastify();
-  await docs.register(swagger, swaggerOptions);
-  await docs.register(swaggerUi, { routePrefix: '/docs' });
-  for (const { method, url, schema, config } of routes) {
-    // The app's HEAD routes were recorded too, as swagger would have seen them.
-    docs.route({ method, url, schema, config, exposeHeadRoute: false, handler: notServedHere });
+  const docs = Fastify({
+    loggerInstance: log,
+    logController: new LogController({ disableRequestLogging: true }),
+  });
+  try {
+    await docs.register(swagger, swaggerOptions);
+    await docs.register(swaggerUi, { routePrefix: '/docs' });
+    for (const { method, url, schema, config } of routes) {
+      // The app's HEAD routes were recorded too, as swagger would have seen them.
+      docs.route({
+        method,
+        url,
+        schema,
+        config,
+        exposeHeadRoute: false,
+        validatorCompiler: () => () => true,
+        serializerCompiler: () => JSON.stringify,
+        handler: notServedHere,
+      });
+    }
+    await docs.ready();
+    return docs;
+  } catch (error) {
+    await docs.close().catch(() => undefined);
+    throw error;
   }
-  await docs.ready();
-  return docs;
 }
 
 /** A failure the docs app answered, with its status, for the app's error handler. */
