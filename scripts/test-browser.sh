@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # npm run test:browser — headless Chromium plays a video from the gateway and seeks into it
 # (test/e2e/browser-video.test.ts), also from a page on another origin through a signed URL
-# with CORS (test/e2e/browser-signed-video.test.ts).
+# with CORS (test/e2e/browser-signed-video.test.ts), and opens the Swagger UI at /docs
+# (test/e2e/browser-docs.test.ts).
 #
 # Installs Debian's chromium and ffmpeg when missing (apt-get update only when the install
 # fails on a stale or empty package list), then runs the test. playwright-core drives
@@ -24,6 +25,6 @@ done
 
 status=0
 npx vitest run -c vitest.e2e.config.ts test/e2e/browser-video.test.ts \
-  test/e2e/browser-signed-video.test.ts || status=$?
+  test/e2e/browser-signed-video.test.ts test/e2e/browser-docs.test.ts || status=$?
 log "done in $(($(date +%s) - started)) s"
 exit "$status"
