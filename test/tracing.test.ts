@@ -85,6 +85,16 @@ describe('spans', () => {
     });
   });
 
+  it('names the client a trusted proxy forwards for as client.address', async () => {
+    const { url } = await stack.gateway({ TRUST_PROXY: 'loopback' });
+    const got = await download(`${url}/tasks/1/image`, {
+      headers: { ...traced, 'x-forwarded-for': '203.0.113.7' },
+    });
+    expect(got.status).toBe(200);
+    const { server } = await spansOfTrace(1);
+    expect(server.attributes['client.address']).toBe('203.0.113.7');
+  });
+
   it('a child span per attempt: stat, then the range read', async () => {
     const { url } = await stack.gateway({});
     await download(`${url}/tasks/1/image`, { headers: { ...traced, range: 'bytes=0-99' } });
