@@ -2,9 +2,10 @@ import { validateHeaderValue } from 'node:http';
 import { loadSettings, SettingsError } from './settings.js';
 
 /**
- * The setting behind each option of the plugin that has one: an option is held to the same
- * rules as the service's environment variable (a team's `idleMs: 0` would cut every download,
- * a `partSize` of 0 fail every large one).
+ * The setting behind each numeric option of the plugin: an option is held to the same rules as
+ * the service's environment variable (a team's `idleMs: 0` would cut every download, a
+ * `partSize` of 0 fail every large one). Header options have their own check, the one a call's
+ * get (`checkHeaderOptions`).
  */
 const SETTING_OF: Readonly<Record<string, Readonly<Record<string, string>>>> = {
   timeouts: {
@@ -63,21 +64,13 @@ export function checkOptions(options: unknown): void {
       optionOf.set(variable, option);
     }
   }
+  checkHeaderOptions(undefined, { cacheControl: field(options, 'cacheControl') });
   const routes = field(options, 'routes');
   if (Array.isArray(routes)) {
     routes.forEach((route, index) => {
       if (typeof route === 'object' && route !== null)
         checkHeaderOptions(`routes[${index}]`, route);
     });
-  }
-  const cacheControl = field(options, 'cacheControl');
-  if (cacheControl !== undefined) {
-    // The setting reads an empty value as unset; the option would send it.
-    if (typeof cacheControl !== 'string' || cacheControl === '') {
-      throw new OptionError('cacheControl', 'expected a non-empty string');
-    }
-    env.CACHE_CONTROL = cacheControl;
-    optionOf.set('CACHE_CONTROL', 'cacheControl');
   }
   try {
     loadSettings(env);
@@ -91,16 +84,17 @@ const HEADER_OPTIONS = ['contentType', 'defaultContentType', 'cacheControl'] as 
 type HeaderOptions = { readonly [name in (typeof HEADER_OPTIONS)[number]]?: unknown };
 
 /**
- * The options of a call (`scope` "sendObject") or a route table entry that become response
- * headers: checked before any source is asked, since Node refuses CR, LF and other control
- * characters only when the answer is written (a 500, and a 304 that never ends). A call's may
- * come from a request, as when a team's route passes a query parameter on.
+ * The options that become response headers, of the plugin (`scope` undefined), a route table
+ * entry or a call (`scope` "sendObject"): checked before any source is asked, since Node refuses
+ * CR, LF and other control characters only when the answer is written (a 500, and a 304 that
+ * never ends). A call's may come from a request, as when a team's route passes a query parameter
+ * on. Empty is refused too: where the setting reads it as unset, the option would send it.
  */
-export function checkHeaderOptions(scope: string, options: HeaderOptions): void {
+export function checkHeaderOptions(scope: string | undefined, options: HeaderOptions): void {
   for (const name of HEADER_OPTIONS) {
     const value = options[name];
     if (value === undefined) continue;
-    const option = `${scope}.${name}`;
+    const option = scope === undefined ? name : `${scope}.${name}`;
     if (typeof value !== 'string' || value === '') {
       throw new OptionError(option, 'expected a non-empty string');
     }

@@ -106,15 +106,6 @@ export async function dumpBody(response: Dispatcher.ResponseData): Promise<void>
 }
 
 /**
- * Lets go of a body without reading it, closing its connection. undici turns destroying an
- * unread body into an 'error' event, which without a listener would crash the process.
- */
-export function dropBody(response: Dispatcher.ResponseData): void {
-  response.body.on('error', () => {});
-  response.body.destroy();
-}
-
-/**
  * Reads the start of an error body, at most `limit` bytes, then lets the rest go (undici closes
  * the connection if more was left than it cares to drain).
  */

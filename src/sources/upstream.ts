@@ -1,14 +1,8 @@
 import type { Dispatcher } from 'undici';
 import { SourceError } from '../errors.js';
 import { parseContentRange } from '../http/range.js';
-import {
-  describeObject,
-  dropBody,
-  dumpBody,
-  headerValue,
-  objectStream,
-  send,
-} from './http-response.js';
+import { discard } from './discard.js';
+import { describeObject, dumpBody, headerValue, objectStream, send } from './http-response.js';
 import type { ObjectInfo, ObjectStream, ReadOptions, Source } from './source.js';
 import { NotModified } from './source.js';
 import { Agent } from './undici.js';
@@ -104,7 +98,7 @@ export class UpstreamSource implements Source {
     }
     const info = describeObject(response.headers);
     if (response.statusCode !== 206) {
-      dropBody(response);
+      discard(response.body);
       return info;
     }
     await dumpBody(response);
@@ -114,7 +108,7 @@ export class UpstreamSource implements Source {
 
   async #statByWholeGet(key: string, signal: AbortSignal): Promise<ObjectInfo> {
     const response = await this.#request('GET', key, {}, signal);
-    dropBody(response);
+    discard(response.body);
     return describeObject(response.headers);
   }
 

@@ -1,5 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { SourceError } from '../errors.js';
+import { discard } from '../sources/discard.js';
 import {
   type ByteRange,
   NotModified,
@@ -8,7 +9,6 @@ import {
   type ReadOptions,
   type Source,
 } from '../sources/source.js';
-import { discard } from './discard.js';
 import {
   type AttemptOutcome,
   type SourceAttemptMessage,

@@ -1,7 +1,7 @@
 import { Readable } from 'node:stream';
 import { SourceError } from '../errors.js';
+import { discard } from '../sources/discard.js';
 import type { ByteRange, ObjectInfo } from '../sources/source.js';
-import { discard } from './discard.js';
 import { outcomeOf, type StreamScope, streamEnd, streamStart } from './events.js';
 import { publishPart } from './part-events.js';
 import { type PartPlan, partRange } from './parts.js';

@@ -1,6 +1,6 @@
 import { Readable } from 'node:stream';
+import { discard } from '../sources/discard.js';
 import { NotModified, type ObjectInfo, type ObjectStream } from '../sources/source.js';
-import { discard } from './discard.js';
 import { reportStream, type StreamScope } from './events.js';
 
 /** The body that owns a shared read's source stream, with how often it resumed it. */

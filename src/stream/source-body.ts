@@ -1,6 +1,6 @@
 import { finished, Readable } from 'node:stream';
 import { SourceError } from '../errors.js';
-import { discard } from './discard.js';
+import { discard } from '../sources/discard.js';
 import { outcomeOf, type StreamScope, streamEnd, streamStart } from './events.js';
 import type { Resumer } from './resume.js';
 
