@@ -62,7 +62,7 @@ export function loadConfig(): BenchConfig {
       durationS: quick ? 2 : 10,
       rounds: quick ? 1 : 5,
     },
-    single: { bytes: [10 * MIB, 100 * MIB], runs: quick ? 3 : 9 },
+    single: { bytes: [10 * MIB, 100 * MIB], runs: quick ? 3 : 21 },
     concurrent: { bytes: 10 * MIB, clients: quick ? 16 : 64 },
     throttled: { bytes: quick ? 64 * MIB : 1024 * MIB, bytesPerSecond: 16 * MIB },
     metricsCost: { rounds: quick ? 2 : 12, roundS: quick ? 1 : 4 },

@@ -1,12 +1,11 @@
 import diagnosticsChannel from 'node:diagnostics_channel';
-import { Readable } from 'node:stream';
+import type { Readable } from 'node:stream';
 import { type CacheEntry, type CacheSettings, ObjectCache } from './cache/object-cache.js';
 import type { Decision } from './http/conditional.js';
 import { responseHeaders } from './http/headers.js';
 import type { ObjectAnswer, ObjectTarget, ServePolicy } from './serve-object.js';
 import type { ObjectInfo, ObjectStream, Source } from './sources/source.js';
 import { Coalescer, type ReadRequest } from './stream/coalesce.js';
-import { reportStream } from './stream/events.js';
 import { type AttemptScope, statObject } from './stream/open.js';
 
 /** Published once per request the cache answered or was asked for, when someone subscribes. */
@@ -187,19 +186,16 @@ function answer(
   };
 }
 
-/** A cached body, or the decided range of it, as the answer's body. */
+/**
+ * A cached body, or the decided range of it, as the answer's body: a Buffer, not a stream, so
+ * that a hit costs one write and none of a stream's machinery.
+ */
 function fromMemory(decision: BodyDecision, entry: CacheEntry, target: ObjectTarget): ObjectAnswer {
   const cached = entry.body ?? Buffer.alloc(0);
-  const bytes =
+  const body =
     decision.status === 206
       ? cached.subarray(decision.range.start, decision.range.end + 1)
       : cached;
-  const body = Readable.from([bytes], { objectMode: false });
-  reportStream(body, target.scope, bytes.length, {
-    taken: () => (body.readableEnded ? bytes.length : 0),
-    fromSource: () => 0,
-    resumes: () => 0,
-  });
   return {
     status: decision.status,
     headers: responseHeaders(decision, entry.info, target.presentation),

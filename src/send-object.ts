@@ -8,6 +8,7 @@ import {
   type ServePolicy,
   serveObject,
 } from './serve-object.js';
+import { reportSent } from './stream/events.js';
 
 /**
  * Serves one object on `reply`: the one path behind the service's routes and
@@ -49,6 +50,7 @@ export async function sendObject(
   }
   if (answer instanceof GatewayError) return replyGatewayError(reply, answer);
   const body = answer.body ?? noBody(reply);
+  if (Buffer.isBuffer(body)) reportSent(reply.raw, target.scope, body.length);
   // A 412 or 416 carries a JSON detail, whatever content type the handler had set for the object.
   if (body !== undefined && 'detail' in body) reply.type('application/json; charset=utf-8');
   return reply.code(answer.status).headers(answer.headers).send(body);

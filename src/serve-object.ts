@@ -43,11 +43,15 @@ export interface ObjectRequest {
   headers: RequestValidators;
 }
 
-/** A decided answer for the caller to send: a streaming body, a short JSON detail, or none. */
+/**
+ * A decided answer for the caller to send: a streaming body, a whole body from memory (a cached
+ * object: sent in one write, its stream events published by the sender), a short JSON detail,
+ * or none.
+ */
 export interface ObjectAnswer {
   status: 200 | 206 | 304 | 412 | 416;
   headers: Record<string, string>;
-  body: Readable | { detail: string } | undefined;
+  body: Readable | Buffer | { detail: string } | undefined;
 }
 
 const DETAIL_OF = {

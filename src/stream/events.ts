@@ -1,5 +1,5 @@
 import { channel } from 'node:diagnostics_channel';
-import type { Readable } from 'node:stream';
+import type { Readable, Writable } from 'node:stream';
 import { SourceError, type SourceFailure } from '../errors.js';
 import type { ByteRange } from '../sources/source.js';
 
@@ -149,6 +149,30 @@ export function reportStream(
       bytesFromSource: totals.fromSource(),
       bytesToClient: taken,
       resumes: totals.resumes(),
+    });
+  });
+}
+
+/**
+ * Publishes the start and end of a body sent whole from memory (a cached object), which no
+ * stream carries: the start now, the end when the response closes, complete if it finished.
+ */
+export function reportSent(
+  response: Writable,
+  scope: StreamScope | undefined,
+  length: number,
+): void {
+  if (scope === undefined || !(streamStart.hasSubscribers || streamEnd.hasSubscribers)) return;
+  if (streamStart.hasSubscribers) streamStart.publish({ scope, length });
+  response.once('close', () => {
+    if (!streamEnd.hasSubscribers) return;
+    const complete = response.writableFinished;
+    streamEnd.publish({
+      scope,
+      outcome: complete ? 'complete' : 'client_aborted',
+      bytesFromSource: 0,
+      bytesToClient: complete ? length : 0,
+      resumes: 0,
     });
   });
 }
