@@ -32,6 +32,11 @@ export interface BenchConfig {
   metricsCost: { rounds: number; roundS: number };
   /** Settling time between a gateway's start and its idle RSS sample. */
   idleSettleMs: number;
+  /**
+   * Fresh starts of each path whose idle memory is sampled, the median reported: one start may
+   * keep a few MiB more of V8 heap than the next (README, Benchmark).
+   */
+  idleStarts: number;
 }
 
 function positiveInteger(name: string, fallback: number): number {
@@ -67,6 +72,7 @@ export function loadConfig(): BenchConfig {
     throttled: { bytes: quick ? 64 * MIB : 1024 * MIB, bytesPerSecond: 16 * MIB },
     metricsCost: { rounds: quick ? 2 : 12, roundS: quick ? 1 : 4 },
     idleSettleMs: quick ? 300 : 1000,
+    idleStarts: quick ? 1 : 3,
   };
 }
 

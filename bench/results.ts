@@ -11,6 +11,8 @@ export interface TargetResult {
   path: string;
   /** Processes in the path's tree once idle (none for direct). */
   processes?: number;
+  /** Each idle figure is the median over `idleStarts` fresh starts of the path. */
+  idleStarts?: number;
   idleRssMiB?: number;
   /** The idle RSS of the tree's largest process: a worker, for a cluster (bench/proc.ts). */
   idleLargestRssMiB?: number;
@@ -61,6 +63,7 @@ export interface BenchRun {
       rounds: number;
     };
     singleRuns: number;
+    idleStarts: number;
     concurrent: { clients: number; bytes: number };
     throttled: { bytes: number; bytesPerSecond: number; origin: string | undefined };
   };

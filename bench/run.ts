@@ -39,7 +39,9 @@ import {
 import {
   concurrentDownloads,
   downloadsInRounds,
+  type IdleSample,
   idleRss,
+  medianIdle,
   smallRequestsInRounds,
   throttledDownload,
 } from './workloads.js';
@@ -71,7 +73,7 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   });
 }
 // The run is bounded: a gateway that stalls must not hold the bench (and CI) forever.
-const limitMinutes = Number(process.env.BENCH_MAX_MINUTES ?? (config.quick ? 6 : 20));
+const limitMinutes = Number(process.env.BENCH_MAX_MINUTES ?? (config.quick ? 6 : 25));
 setTimeout(() => {
   process.stderr.write(`\nbench: over ${limitMinutes} minutes, giving up\n`);
   cleanUp().finally(() => process.exit(1));
@@ -157,15 +159,15 @@ interface Measured {
   running: RunningPath;
 }
 
-/** What a path measures alone, just after its start: its idle memory. */
-async function measureIdle(target: TargetResult, running: RunningPath): Promise<void> {
-  const idle = await idleRss(running, config);
-  if (idle) {
-    target.processes = idle.processes;
-    target.idleRssMiB = idle.totalMiB;
-    target.idleLargestRssMiB = idle.largestMiB;
-    target.idleAnonymousMiB = idle.anonymousMiB;
-  }
+/** Records the median of each idle figure over a path's fresh starts. */
+function recordIdle(target: TargetResult, samples: IdleSample[]): void {
+  if (samples.length === 0) return;
+  const idle = medianIdle(samples);
+  target.processes = idle.processes;
+  target.idleStarts = samples.length;
+  target.idleRssMiB = idle.totalMiB;
+  target.idleLargestRssMiB = idle.largestMiB;
+  target.idleAnonymousMiB = idle.anonymousMiB;
 }
 
 /**
@@ -196,21 +198,34 @@ function fail(target: TargetResult, error: unknown, prefix = ''): void {
 }
 
 /**
- * Starts a path and measures its idle memory; returns it, still running, unless it failed. Its
- * target joins `results` either way.
+ * Starts a path and measures its idle memory, the median over `config.idleStarts` fresh starts;
+ * returns the first start, still running, unless it failed. Its target joins `results` either
+ * way. `pathContext(n)` is the context of the n-th start.
  */
 async function startAndMeasureIdle(
   spec: PathSpec,
   origin: Origin,
-  pathContext: PathContext,
+  pathContext: (start: number) => PathContext,
   results: TargetResult[],
 ): Promise<Measured | undefined> {
   const target: TargetResult = { origin: origin.name, path: spec.name, single: [] };
   results.push(target);
   let running: RunningPath | undefined;
   try {
-    running = own(await spec.start(origin, pathContext));
-    await measureIdle(target, running);
+    running = own(await spec.start(origin, pathContext(0)));
+    const first = await idleRss(running, config);
+    const samples = first === undefined ? [] : [first];
+    // Further starts, each measured as the first was and stopped: only the first is kept.
+    for (let start = 1; first !== undefined && start < config.idleStarts; start++) {
+      const again = own(await spec.start(origin, pathContext(start)));
+      try {
+        const sample = await idleRss(again, config);
+        if (sample !== undefined) samples.push(sample);
+      } finally {
+        await release(again);
+      }
+    }
+    recordIdle(target, samples);
     return { spec, target, running };
   } catch (error) {
     fail(target, error);
@@ -337,13 +352,15 @@ async function benchOrigin(
   const started: Measured[] = [];
   try {
     for (const spec of specs) {
-      const pathContext = pathContextFor(`path-${results.length}`);
-      const reason = spec.unavailable?.(pathContext);
+      const scratch = `path-${results.length}`;
+      const reason = spec.unavailable?.(pathContextFor(scratch));
       if (reason) {
         notes.push(`${label(plan.name, spec.name)}: not run, ${reason}.`);
         continue;
       }
-      const measured = await startAndMeasureIdle(spec, origin, pathContext, results);
+      const contextOfStart = (start: number) =>
+        pathContextFor(start === 0 ? scratch : `${scratch}-start-${start}`);
+      const measured = await startAndMeasureIdle(spec, origin, contextOfStart, results);
       if (measured) started.push(measured);
     }
     await measureInRounds(
@@ -442,6 +459,7 @@ function planOf(firstOrigin: string | undefined): BenchRun['plan'] {
     streamgateFlags: streamgateArgv().slice(0, -1),
     small: config.small,
     singleRuns: config.single.runs,
+    idleStarts: config.idleStarts,
     concurrent: config.concurrent,
     throttled: { ...config.throttled, origin: firstOrigin },
   };

@@ -119,13 +119,30 @@ function patternDigest(bytes: number): string {
   return digest;
 }
 
-/** Idle resident memory of the path's processes: total, of the largest, and anonymous. */
+/** A path's idle resident memory: total, of its largest process, and anonymous. */
+export interface IdleSample {
+  processes: number;
+  totalMiB: number;
+  largestMiB: number;
+  anonymousMiB: number;
+}
+
+/** Each figure's median over several starts' samples (not one sample's figures). */
+export function medianIdle(samples: readonly IdleSample[]): IdleSample {
+  const middle = (pick: (sample: IdleSample) => number) => spread(samples.map(pick)).median;
+  return {
+    processes: middle((sample) => sample.processes),
+    totalMiB: middle((sample) => sample.totalMiB),
+    largestMiB: middle((sample) => sample.largestMiB),
+    anonymousMiB: middle((sample) => sample.anonymousMiB),
+  };
+}
+
+/** Idle resident memory of the path's processes; undefined for a path without any. */
 export async function idleRss(
   path: RunningPath,
   config: BenchConfig,
-): Promise<
-  { processes: number; totalMiB: number; largestMiB: number; anonymousMiB: number } | undefined
-> {
+): Promise<IdleSample | undefined> {
   if (path.root === undefined) return undefined;
   await sleep(config.idleSettleMs);
   return {

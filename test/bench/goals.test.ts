@@ -35,6 +35,7 @@ function run(
       streamgateFlags: [],
       small: { bytes: 16384, connections: 32, durationS: 10, warmupS: 1, rounds: 5 },
       singleRuns: 7,
+      idleStarts: 3,
       concurrent: { clients: 64, bytes: 10 * MIB },
       throttled: { bytes: 1024 * MIB, bytesPerSecond: 16 * MIB, origin: 'nginx' },
     },

@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { BenchConfig } from '../../bench/config.js';
 import type { RunningPath } from '../../bench/paths.js';
-import { downloadsInRounds, smallRequestsInRounds } from '../../bench/workloads.js';
+import { downloadsInRounds, medianIdle, smallRequestsInRounds } from '../../bench/workloads.js';
 import { patternBytes } from '../../dev/pattern.js';
 
 const BYTES = 64 * 1024;
@@ -102,6 +102,7 @@ const smallConfig: BenchConfig = {
   throttled: { bytes: BYTES, bytesPerSecond: BYTES },
   metricsCost: { rounds: 1, roundS: 1 },
   idleSettleMs: 0,
+  idleStarts: 1,
 };
 
 describe('smallRequestsInRounds', () => {
@@ -129,5 +130,18 @@ describe('smallRequestsInRounds', () => {
     expect(missing).toBeInstanceOf(Error);
     expect((missing as Error).message).toMatch(/answers were not 2xx/);
     expect((good as { reqPerS: number }).reqPerS).toBeGreaterThan(0);
+  });
+});
+
+describe('medianIdle', () => {
+  it('takes the median of each figure over the starts, not the figures of one start', () => {
+    const sample = (totalMiB: number, largestMiB: number, anonymousMiB: number) => ({
+      processes: 3,
+      totalMiB,
+      largestMiB,
+      anonymousMiB,
+    });
+    const idle = medianIdle([sample(190, 72, 60), sample(186, 69, 64), sample(188, 70, 62)]);
+    expect(idle).toEqual({ processes: 3, totalMiB: 188, largestMiB: 70, anonymousMiB: 62 });
   });
 });
