@@ -15,17 +15,19 @@ describe('workerExecArgv', () => {
     expect(workerExecArgv(['--max-semi-space-size=16'], undefined)).toEqual([
       '--liftoff-only',
       '--v8-pool-size=1',
+      '--no-concurrent-recompilation',
       '--max-semi-space-size=16',
     ]);
     expect(
       workerExecArgv(
         [],
-        '--enable-source-maps  --max_semi_space_size=8 --no-liftoff-only --v8-pool-size=4',
+        '--enable-source-maps  --max_semi_space_size=8 --no-liftoff-only --v8-pool-size=4 --concurrent-recompilation',
       ),
     ).toEqual([]);
     expect(workerExecArgv(['--no_liftoff_only'], undefined)).toEqual([
       '--max-semi-space-size=1',
       '--v8-pool-size=1',
+      '--no-concurrent-recompilation',
       '--no_liftoff_only',
     ]);
   });
