@@ -106,8 +106,8 @@ export function evaluateGoals(run: Omit<BenchRun, 'goals' | 'elapsedS'>): Goal[]
       goals.push(
         goal(
           origin,
-          `peak RSS at ${concurrent.clients} x ${concurrent.bytes / MIB} MiB: ${path}`,
-          gateway?.concurrent?.peakRssMiB,
+          `peak RSS per process (its largest) at ${concurrent.clients} x ${concurrent.bytes / MIB} MiB: ${path}`,
+          gateway?.concurrent?.peakLargestRssMiB,
           'MiB',
           '<',
           200,
@@ -118,8 +118,8 @@ export function evaluateGoals(run: Omit<BenchRun, 'goals' | 'elapsedS'>): Goal[]
         goals.push(
           goal(
             origin,
-            `peak RSS at ${label}: ${path}`,
-            gateway?.throttled?.peakRssMiB,
+            `peak RSS per process (its largest) at ${label}: ${path}`,
+            gateway?.throttled?.peakLargestRssMiB,
             'MiB',
             '<',
             100,

@@ -77,15 +77,19 @@ export interface PeakMemory {
   rssBytes: number;
   /** The tree's anonymous memory when its RSS peaked (smaps_rollup costs too much to read often). */
   anonymousBytes: number;
+  /** The highest VmRSS any one process of the tree reached, sampled with the sum. */
+  largestProcessRssBytes: number;
 }
 
 /** Samples the tree's RSS every `intervalMs` until stopped; `stop()` returns the peak. */
 export function samplePeakRss(root: number, intervalMs = 50): { stop(): PeakMemory } {
-  const peak = { rssBytes: 0, anonymousBytes: 0 };
+  const peak = { rssBytes: 0, anonymousBytes: 0, largestProcessRssBytes: 0 };
   const sample = () => {
-    const rssBytes = treeRssBytes(root);
-    if (rssBytes > peak.rssBytes)
-      Object.assign(peak, { rssBytes, anonymousBytes: treeAnonymousBytes(root) });
+    const each = processTree(root).map(rssBytes);
+    const sum = each.reduce((total, bytes) => total + bytes, 0);
+    peak.largestProcessRssBytes = Math.max(peak.largestProcessRssBytes, ...each);
+    if (sum > peak.rssBytes)
+      Object.assign(peak, { rssBytes: sum, anonymousBytes: treeAnonymousBytes(root) });
   };
   sample();
   const timer = setInterval(sample, intervalMs);

@@ -72,8 +72,8 @@ function memoryTable(run: BenchRun, targets: TargetResult[]): string {
     'processes',
     'idle RSS MiB (largest process)',
     'idle anonymous MiB',
-    `peak RSS MiB (anonymous), ${concurrent.clients}x${concurrent.bytes / MIB} MiB`,
-    `peak RSS MiB (anonymous), ${throttled.bytes / MIB} MiB @ ${throttled.bytesPerSecond / MIB} MiB/s`,
+    `peak RSS MiB (anonymous; largest process), ${concurrent.clients}x${concurrent.bytes / MIB} MiB`,
+    `peak RSS MiB (anonymous; largest process), ${throttled.bytes / MIB} MiB @ ${throttled.bytesPerSecond / MIB} MiB/s`,
     'CPU s per GiB (100 MiB runs)',
     `CPU µs per ${run.plan.small.bytes / 1024} KiB request`,
   ];
@@ -84,8 +84,8 @@ function memoryTable(run: BenchRun, targets: TargetResult[]): string {
       ? NONE
       : `${fixed(target.idleRssMiB)} (${fixed(target.idleLargestRssMiB)})`,
     fixed(target.idleAnonymousMiB),
-    withAnonymous(target.concurrent),
-    withAnonymous(target.throttled),
+    peakCell(target.concurrent, target.processes),
+    peakCell(target.throttled, target.processes),
     fixed(single(target, 100 * MIB)?.cpuSecondsPerGiB, 2),
     fixed(target.small?.cpuMicrosPerRequest),
   ]);
@@ -96,12 +96,20 @@ function plural(count: number, noun: string): string {
   return `${count} ${noun}${count === 1 ? '' : 's'}`;
 }
 
-/** A peak's RSS, with its anonymous memory in parentheses. */
-function withAnonymous(
-  peak: { peakRssMiB: number | undefined; peakAnonymousMiB: number | undefined } | undefined,
+/** A peak's RSS, with its anonymous memory and, for several processes, the largest one's peak. */
+function peakCell(
+  peak:
+    | {
+        peakRssMiB: number | undefined;
+        peakAnonymousMiB: number | undefined;
+        peakLargestRssMiB: number | undefined;
+      }
+    | undefined,
+  processes: number | undefined,
 ): string {
   if (peak?.peakRssMiB === undefined) return NONE;
-  return `${fixed(peak.peakRssMiB)} (${fixed(peak.peakAnonymousMiB)})`;
+  const largest = processes === 1 ? '' : `; ${fixed(peak.peakLargestRssMiB)}`;
+  return `${fixed(peak.peakRssMiB)} (${fixed(peak.peakAnonymousMiB)}${largest})`;
 }
 
 /** The throttled origin: one large download per path, median seconds and MiB/s. */
@@ -216,7 +224,7 @@ export function renderMarkdown(run: BenchRun): string {
     '',
     `- ${plan.small.bytes / 1024} KiB: autocannon, ${plan.small.connections} keep-alive connections, ${plan.small.durationS} s per path after a ${plan.small.warmupS} s warm-up, in ${plural(plan.small.rounds, 'round')} (as the large downloads below); req/s, p50 and p99 are the medians of the rounds.`,
     `- 10 MiB and 100 MiB: median of ${plan.singleRuns} downloads (min-max), after one download whose sha256 is checked; TTFB is the time to the first body byte. Every path of an origin runs meanwhile and the downloads go in rounds, one per path in an order rotated each round, so that the machine's drift falls on all paths alike; the paths not measured wait idle.`,
-    `- ${plan.concurrent.clients}x${plan.concurrent.bytes / MIB} MiB: all at once; aggregate MiB/s and the peak RSS of the path's processes (VmRSS of the process and its children, summed, every 50 ms), with in parentheses their anonymous memory at that peak.`,
+    `- ${plan.concurrent.clients}x${plan.concurrent.bytes / MIB} MiB: all at once; aggregate MiB/s and the peak RSS of the path's processes (VmRSS of the process and its children, summed, every 50 ms), with in parentheses their anonymous memory at that peak and, for several processes, the highest VmRSS one process reached, on which the per-process goal is judged (as idle).`,
     `- Idle RSS: the sum over the path's processes one second after it answered, and in parentheses its largest process, on which the per-process goal is judged: for a cluster that is a worker, since the primary loads no app and idles far lighter. Each idle figure is the median over ${plan.idleStarts} fresh starts of the path, one after the other while the paths started before wait idle: one start of the same code may keep a few MiB more of V8 heap than the next.`,
     `- Anonymous memory (smaps_rollup's \`Anonymous\`, summed over the path's processes) is what the processes allocated themselves: V8's heap, buffers, stacks. It leaves out file pages such as the Node binary's, which the kernel holds once for every node process on the machine and the RSS sum counts once per process (about 40 MiB in each streamgate process). The goals are on RSS.`,
     `- ${plan.throttled.bytes / MIB} MiB @ ${plan.throttled.bytesPerSecond / MIB} MiB/s: one client reading no faster than that, on the ${plan.throttled.origin ?? 'first'} origin, for the streaming gateways; peak RSS as above.`,

@@ -53,6 +53,8 @@ export interface ConcurrentResult {
   mibPerS: number;
   peakRssMiB: number | undefined;
   peakAnonymousMiB: number | undefined;
+  /** The peak of the tree's largest process, on which the per-process goal is judged. */
+  peakLargestRssMiB: number | undefined;
 }
 
 export interface ThrottledResult {
@@ -61,6 +63,7 @@ export interface ThrottledResult {
   seconds: number;
   peakRssMiB: number;
   peakAnonymousMiB: number;
+  peakLargestRssMiB: number;
 }
 
 /** Reports a step of the current target on the progress line. */
@@ -346,6 +349,7 @@ export async function concurrentDownloads(
     mibPerS: mib(clients * bytes) / seconds,
     peakRssMiB: peak && mib(peak.rssBytes),
     peakAnonymousMiB: peak && mib(peak.anonymousBytes),
+    peakLargestRssMiB: peak && mib(peak.largestProcessRssBytes),
   };
 }
 
@@ -361,7 +365,7 @@ export async function throttledDownload(
   const { bytes, bytesPerSecond } = config.throttled;
   const sampler = samplePeakRss(root);
   const started = performance.now();
-  let peak: PeakMemory = { rssBytes: 0, anonymousBytes: 0 };
+  let peak: PeakMemory = { rssBytes: 0, anonymousBytes: 0, largestProcessRssBytes: 0 };
   try {
     const { statusCode, body } = await request(path.url(bytes), { headers: path.headers });
     if (statusCode !== 200) {
@@ -384,5 +388,6 @@ export async function throttledDownload(
     seconds: (performance.now() - started) / 1000,
     peakRssMiB: mib(peak.rssBytes),
     peakAnonymousMiB: mib(peak.anonymousBytes),
+    peakLargestRssMiB: mib(peak.largestProcessRssBytes),
   };
 }

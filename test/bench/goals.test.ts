@@ -70,15 +70,18 @@ describe('evaluateGoals', () => {
         clients: 64,
         bytes: 10 * MIB,
         mibPerS: 1,
-        peakRssMiB: 199,
+        // The tree's sum is over 200: the goal is on its largest process, as idle is.
+        peakRssMiB: 3 * 199,
         peakAnonymousMiB: 150,
+        peakLargestRssMiB: 199,
       },
       throttled: {
         bytes: 1024 * MIB,
         bytesPerSecond: 16 * MIB,
         seconds: 64,
-        peakRssMiB: 99,
+        peakRssMiB: 3 * 99,
         peakAnonymousMiB: 60,
+        peakLargestRssMiB: 99,
       },
     });
     const goals = evaluateGoals(run([relay, bare, atGoals])).filter((goal) =>
@@ -99,6 +102,7 @@ describe('evaluateGoals', () => {
         mibPerS: 1,
         peakRssMiB: 200,
         peakAnonymousMiB: 150,
+        peakLargestRssMiB: 200,
       },
       throttled: {
         bytes: 1024 * MIB,
@@ -106,6 +110,7 @@ describe('evaluateGoals', () => {
         seconds: 64,
         peakRssMiB: 100,
         peakAnonymousMiB: 60,
+        peakLargestRssMiB: 100,
       },
     });
     const missed = evaluateGoals(run([relay, bare, beyond])).filter((goal) =>
