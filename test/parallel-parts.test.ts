@@ -160,10 +160,12 @@ describe('a parallel download with faults', () => {
   });
 
   it('a client that leaves ends every part request at once', async () => {
-    // Slow enough that every part is still arriving when the client leaves.
+    // Slower than the client, so the whole window opens; slow enough that every part is still
+    // arriving when the client leaves.
     stack.s3Proxy.bytesPerSecond = 4 * MIB;
     const { url } = await gateway(SMALL_PARTS);
     const storage = watchInFlight(stack.s3.httpServer);
+    const getsBefore = stack.s3Proxy.gets(SMALL_KEY).length;
     let peak = 0;
     const watch = setInterval(() => {
       peak = Math.max(peak, storage.count());
@@ -173,7 +175,10 @@ describe('a parallel download with faults', () => {
     clearInterval(watch);
 
     expect(got.complete).toBe(false);
-    expect(peak).toBeGreaterThanOrEqual(4);
+    // The first part and the three after it (the storage may finish writing a part into the
+    // proxy's socket before the proxy forwards it, so its own count can show fewer at once).
+    expect(stack.s3Proxy.gets(SMALL_KEY).length - getsBefore).toBe(4);
+    expect(peak).toBeGreaterThanOrEqual(2);
     await storage.settled(2_000);
     expect(storage.count()).toBe(0);
   });
