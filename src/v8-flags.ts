@@ -19,8 +19,8 @@ import v8 from 'node:v8';
  * - `--no-concurrent-recompilation`: TurboFan optimizes hot JavaScript on the main thread instead
  *   of the helper. On the helper its compiler zones come from that thread's own malloc arena,
  *   which keeps 2-5 MiB of them resident after the first requests: the start-to-start spread of
- *   idle memory. Without it one process idles 1-3 MiB lower and tight, a slow reader peaks 4 MiB
- *   lower, and 16 KiB, 10 MiB and 100 MiB take the same time (docs/cluster.md, V8 flags).
+ *   idle memory. With the flag one process idles 1-3 MiB lower and tight, a slow reader peaks
+ *   4 MiB lower, and 16 KiB, 10 MiB and 100 MiB take the same time (docs/cluster.md, V8 flags).
  */
 export const WORKER_V8_FLAGS: readonly string[] = [
   '--max-semi-space-size=1',
