@@ -122,12 +122,23 @@ function abortOne(port: number, abort: Abort): Promise<string> {
   });
 }
 
-/** The whole process: gateway, storage, proxy and clients alike. */
-function memory(): { heap: number; rss: number } {
+/**
+ * What the heap and buffers of the whole process (gateway, storage and clients alike) hold after
+ * garbage collection. Not its RSS: on Node 24 the memory outside V8's heap of this process, and
+ * of a gateway run alone, rises over the first few thousand downloads to a plateau (a gateway
+ * alone, from 112 to 146 MiB over 2,000 full downloads, then flat), whatever was released. A
+ * leak of a socket or stream shows here and as a socket left open below.
+ */
+function heldBytes(): number {
   gc();
   gc();
   const usage = process.memoryUsage();
-  return { heap: usage.heapUsed + usage.arrayBuffers, rss: usage.rss };
+  return usage.heapUsed + usage.arrayBuffers;
+}
+
+/** Sockets of this process still open, at either end of any connection. */
+function openSockets(): number {
+  return process.getActiveResourcesInfo().filter((name) => name === 'TCPSocketWrap').length;
 }
 
 describe(`${ABORTS} aborted downloads with a pool of ${POOL} storage sockets`, () => {
@@ -191,11 +202,11 @@ describe(`${ABORTS} aborted downloads with a pool of ${POOL} storage sockets`, (
       );
       return statuses;
     };
-    // Both kinds of load once before measuring, so that the memory they need (buffers, thread
-    // arenas of the allocator) is not counted as growth.
+    // Both kinds of load once before measuring, so that what they need once (buffers, pooled
+    // sockets, compiled code) is not counted as growth.
     await fullDownloads();
     await abortAll(1, 100);
-    const before = memory();
+    const before = heldBytes();
     Object.assign(storage, { peak: storage.open, gets: 0 });
 
     const statuses = await abortAll(20_240_601, ABORTS);
@@ -207,11 +218,12 @@ describe(`${ABORTS} aborted downloads with a pool of ${POOL} storage sockets`, (
 
     await waitFor(() => storage.open <= POOL, `at most ${POOL} sockets to the storage`);
     expect(storage.open).toBeLessThanOrEqual(POOL);
+    // Every client connection closed: what stays is the pool's, both its ends in this process.
+    await waitFor(() => openSockets() <= 2 * POOL, "no socket open but the pool's");
     // A socket is counted here until its close reaches the storage, so allow some overlap.
     expect(storage.peak).toBeLessThanOrEqual(2 * POOL);
     expect(storage.gets).toBeLessThanOrEqual(ABORTS + FULL);
-    const after = memory();
-    expect(after.heap - before.heap).toBeLessThan(64 * MIB);
-    expect(after.rss - before.rss).toBeLessThan(64 * MIB);
+    // 16 KiB per abort would show; measured: -4 to +5 MiB on Node 20 and 24.
+    expect(heldBytes() - before).toBeLessThan(16 * MIB);
   }, 90_000);
 });
