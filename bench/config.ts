@@ -70,7 +70,7 @@ export function loadConfig(): BenchConfig {
     single: { bytes: [10 * MIB, 100 * MIB], runs: quick ? 3 : 21 },
     concurrent: { bytes: 10 * MIB, clients: quick ? 16 : 64 },
     throttled: { bytes: quick ? 64 * MIB : 1024 * MIB, bytesPerSecond: 16 * MIB },
-    metricsCost: { rounds: quick ? 2 : 12, roundS: quick ? 1 : 4 },
+    metricsCost: { rounds: quick ? 2 : 20, roundS: quick ? 1 : 4 },
     idleSettleMs: quick ? 300 : 1000,
     idleStarts: quick ? 1 : 3,
   };

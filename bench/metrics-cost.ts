@@ -3,14 +3,16 @@
  * (METRICS=false) run side by side and take the same 16 KiB load at the same time, round after
  * round: whatever else the shared machine does meanwhile falls on both alike, and the scheduler
  * gives each the same share of the cores, so the twin that spends more CPU per request answers
- * that much fewer. The figure is the ratio of the two medians; the spread of each round's ratio
- * says how far to trust it. Each round also records the gateways' CPU per request.
+ * that much fewer. The figure is the median of the rounds' ratios, each round's two loads taken
+ * together as a pair, so that the drift between rounds falls out; the twin whose load starts
+ * first alternates. The spread of the rounds' ratios says how far to trust it. Each round also
+ * records the gateways' CPU per request.
  */
 import { StreamMetrics } from '../src/ops/metrics.js';
 import type { SourceAttemptMessage, StreamEndMessage } from '../src/stream/events.js';
 import type { BenchConfig } from './config.js';
 import type { RunningPath } from './paths.js';
-import { type Progress, smallRequests, spread } from './workloads.js';
+import { type Progress, type SmallResult, smallRequests, spread } from './workloads.js';
 
 export const METRICS_COST_LABEL = 'streamgate, metrics on vs off';
 
@@ -23,7 +25,7 @@ export interface MetricsCostResult {
   /** 16 KiB req/s of each round, in the order they ran. */
   withMetrics: number[];
   withoutMetrics: number[];
-  /** Median with metrics / median without. */
+  /** The median of the rounds' with/without ratios. */
   ratio?: number;
   /** CPU µs of the gateway's processes per request, each round's, in the order they ran. */
   cpuWithMetrics: number[];
@@ -52,10 +54,12 @@ export async function metricsCost(
   const pairs: number[] = [];
   for (let round = 0; round < rounds; round++) {
     const step = (s: string) => progress(`round ${round + 1}/${rounds}, both twins: ${s}`);
-    const [on, off] = await Promise.all([
-      smallRequests(twins.on, roundConfig, step),
-      smallRequests(twins.off, roundConfig, () => {}),
-    ]);
+    const loadOn = () => smallRequests(twins.on, roundConfig, step);
+    const loadOff = () => smallRequests(twins.off, roundConfig, () => {});
+    let on: SmallResult;
+    let off: SmallResult;
+    if (round % 2 === 0) [on, off] = await Promise.all([loadOn(), loadOff()]);
+    else [off, on] = await Promise.all([loadOff(), loadOn()]);
     withMetrics.push(on.reqPerS);
     withoutMetrics.push(off.reqPerS);
     if (on.cpuMicrosPerRequest !== undefined) cpuWithMetrics.push(on.cpuMicrosPerRequest);
@@ -68,7 +72,7 @@ export async function metricsCost(
     roundS,
     withMetrics,
     withoutMetrics,
-    ratio: spread(withMetrics).median / spread(withoutMetrics).median,
+    ratio: spread(pairs).median,
     cpuWithMetrics,
     cpuWithoutMetrics,
     cpuRatio:
