@@ -268,7 +268,7 @@ export function renderMarkdown(run: BenchRun): string {
     '## Running it',
     '',
     '```sh',
-    'npm run bench                          # everything: 12-16 minutes on 2 cores; writes docs/benchmarks.{md,json,svg}',
+    'npm run bench                          # everything: 15-18 minutes on 2 cores; writes docs/benchmarks.{md,json,svg}',
     'npm run bench:quick                    # BENCH_QUICK=1: a smoke run of a minute or two, first origin only',
     'npm run bench -- --only \'nginx / stream\'  # targets whose "origin / path" matches (or BENCH_ONLY)',
     '```',
