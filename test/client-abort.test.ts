@@ -125,9 +125,10 @@ function abortOne(port: number, abort: Abort): Promise<string> {
 /**
  * What the heap and buffers of the whole process (gateway, storage and clients alike) hold after
  * garbage collection. Not its RSS: on Node 24 the memory outside V8's heap of this process, and
- * of a gateway run alone, rises over the first few thousand downloads to a plateau (a gateway
- * alone, from 112 to 146 MiB over 2,000 full downloads, then flat), whatever was released. A
- * leak of a socket or stream shows here and as a socket left open below.
+ * of a gateway run alone, rises over the first thousand downloads or so to a plateau (a
+ * gateway alone: from 112 to 146 MiB over 1,600 full downloads, then flat over 400 more),
+ * whatever was released. A leak of a socket or stream shows here and as a socket left open
+ * below.
  */
 function heldBytes(): number {
   gc();
