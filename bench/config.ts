@@ -34,7 +34,7 @@ export interface BenchConfig {
   idleSettleMs: number;
   /**
    * Fresh starts of each path whose idle memory is sampled, the median reported: one start may
-   * keep a few MiB more of V8 heap than the next (README, Benchmark).
+   * keep a few MiB more of V8 heap than the next (docs/performance.md, Idle memory).
    */
   idleStarts: number;
 }

@@ -15,6 +15,32 @@ function medianMs(target: TargetResult | undefined, bytes: number): number | und
   return target?.single.find((single) => single.bytes === bytes)?.ms.median;
 }
 
+/** A path's median download time over the raw TCP relay's, on one origin, for one size. */
+export interface RelayRatio {
+  origin: string;
+  path: string;
+  bytes: number;
+  ratio: number | undefined;
+}
+
+/**
+ * Every path's 10 and 100 MiB time over the relay's, origin by origin: what streamgate's time
+ * goals sit on, since the bare proxies show what the least a Node gateway does pays beyond the
+ * floor on the same machine in the same run.
+ */
+export function relayRatios(run: Pick<BenchRun, 'targets'>): RelayRatio[] {
+  return run.targets.flatMap((target) => {
+    if (target.path === 'raw TCP relay' || target.path === 'direct') return [];
+    const relay = find(run.targets, target.origin, 'raw TCP relay');
+    return target.single.map(({ bytes }) => ({
+      origin: target.origin,
+      path: target.path,
+      bytes,
+      ratio: ratio(medianMs(target, bytes), medianMs(relay, bytes)),
+    }));
+  });
+}
+
 function ratio(a: number | undefined, b: number | undefined): number | undefined {
   return a === undefined || b === undefined || b === 0 ? undefined : a / b;
 }

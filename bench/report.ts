@@ -1,7 +1,9 @@
 /**
  * Renders a bench run as markdown (docs/benchmarks.md): the machine, the plan, per origin one
- * table of speed and one of memory and CPU, then the goals with PASS or MISS beside each.
+ * table of speed and one of memory and CPU, then the goals with PASS or MISS beside each and
+ * every path's download times over the raw TCP relay's.
  */
+import { relayRatios } from './goals.js';
 import type { BenchRun, Goal, TargetResult } from './results.js';
 import { type SingleResult, spread } from './workloads.js';
 
@@ -196,6 +198,25 @@ function goalsTable(goals: Goal[]): string {
   return table(['origin', 'figure', 'value', 'goal', 'result'], rows);
 }
 
+/** Each path's download times over the relay's: a column per origin and size, a row per path. */
+function relayRatiosTable(run: BenchRun): string | undefined {
+  const ratios = relayRatios(run);
+  const column = (origin: string, bytes: number) => `${origin}, ${bytes / MIB} MiB`;
+  const columns = [...new Set(ratios.map((entry) => column(entry.origin, entry.bytes)))];
+  const paths = [...new Set(ratios.map((entry) => entry.path))];
+  if (columns.length === 0) return undefined;
+  const cell = (path: string, name: string) => {
+    const entry = ratios.find(
+      (candidate) => candidate.path === path && column(candidate.origin, candidate.bytes) === name,
+    );
+    return entry?.ratio === undefined ? NONE : `${entry.ratio.toFixed(2)}x`;
+  };
+  return table(
+    ['path', ...columns],
+    paths.map((path) => [path, ...columns.map((name) => cell(path, name))]),
+  );
+}
+
 function banner(run: BenchRun): string[] {
   const lines: string[] = [];
   if (run.quick) {
@@ -208,6 +229,19 @@ function banner(run: BenchRun): string[] {
   }
   if (run.filter) lines.push(`> Only the targets matching \`${run.filter}\`.`, '');
   return lines;
+}
+
+function relayRatiosSection(run: BenchRun): string[] {
+  const ratios = relayRatiosTable(run);
+  if (ratios === undefined) return [];
+  return [
+    "Every path's median download time over the raw TCP relay's, in the same rounds: the time goals",
+    'above are on the streamgate row; the bare proxies show what the least a Node gateway that parses',
+    'HTTP pays beyond the relay on the same machine.',
+    '',
+    ratios,
+    '',
+  ];
 }
 
 /** The whole markdown page of one run. */
@@ -263,6 +297,7 @@ export function renderMarkdown(run: BenchRun): string {
     '',
     run.goals.length > 0 ? goalsTable(run.goals) : 'No streamgate target ran.',
     '',
+    ...relayRatiosSection(run),
     '![benchmark chart](benchmarks.svg)',
     '',
     '## Running it',

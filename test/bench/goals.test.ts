@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { evaluateGoals } from '../../bench/goals.js';
+import { evaluateGoals, relayRatios } from '../../bench/goals.js';
 import type { MetricsCostResult } from '../../bench/metrics-cost.js';
 import type { BenchRun, TargetResult } from '../../bench/results.js';
 
@@ -150,5 +150,37 @@ describe('evaluateGoals', () => {
       expect(goal.value).toBeUndefined();
       expect(goal.pass).toBe(false);
     }
+  });
+});
+
+describe('relayRatios', () => {
+  it("sets every path's download time over the relay's of its own origin, size by size", () => {
+    const relay = (origin: string, ms: number) => ({
+      ...target('raw TCP relay', { single: [single(10 * MIB, ms), single(100 * MIB, 10 * ms)] }),
+      origin,
+    });
+    const bare = target('bare Node proxy', {
+      single: [single(10 * MIB, 130), single(100 * MIB, 1100)],
+    });
+    const otherOrigin = {
+      ...target('bare Node proxy', { single: [single(10 * MIB, 60)] }),
+      origin: 's3rver',
+    };
+    const direct = target('direct', { single: [single(10 * MIB, 50)] });
+    const ratios = relayRatios({
+      targets: [relay('nginx', 100), relay('s3rver', 50), direct, bare, otherOrigin],
+    });
+    expect(ratios).toEqual([
+      { origin: 'nginx', path: 'bare Node proxy', bytes: 10 * MIB, ratio: 1.3 },
+      { origin: 'nginx', path: 'bare Node proxy', bytes: 100 * MIB, ratio: 1.1 },
+      { origin: 's3rver', path: 'bare Node proxy', bytes: 10 * MIB, ratio: 1.2 },
+    ]);
+  });
+
+  it('leaves the ratio undefined where the relay has no figure', () => {
+    const bare = target('bare Node proxy', { single: [single(10 * MIB, 130)] });
+    expect(relayRatios({ targets: [bare] })).toEqual([
+      { origin: 'nginx', path: 'bare Node proxy', bytes: 10 * MIB, ratio: undefined },
+    ]);
   });
 });
