@@ -198,25 +198,6 @@ function goalsTable(goals: Goal[]): string {
   return table(['origin', 'figure', 'value', 'goal', 'result'], rows);
 }
 
-/** Each path's download times over the relay's: a column per origin and size, a row per path. */
-function relayRatiosTable(run: BenchRun): string | undefined {
-  const ratios = relayRatios(run);
-  const column = (origin: string, bytes: number) => `${origin}, ${bytes / MIB} MiB`;
-  const columns = [...new Set(ratios.map((entry) => column(entry.origin, entry.bytes)))];
-  const paths = [...new Set(ratios.map((entry) => entry.path))];
-  if (columns.length === 0) return undefined;
-  const cell = (path: string, name: string) => {
-    const entry = ratios.find(
-      (candidate) => candidate.path === path && column(candidate.origin, candidate.bytes) === name,
-    );
-    return entry?.ratio === undefined ? NONE : `${entry.ratio.toFixed(2)}x`;
-  };
-  return table(
-    ['path', ...columns],
-    paths.map((path) => [path, ...columns.map((name) => cell(path, name))]),
-  );
-}
-
 function banner(run: BenchRun): string[] {
   const lines: string[] = [];
   if (run.quick) {
@@ -231,15 +212,31 @@ function banner(run: BenchRun): string[] {
   return lines;
 }
 
+/** Each path's download times over the relay's: a column per origin and size, a row per path. */
 function relayRatiosSection(run: BenchRun): string[] {
-  const ratios = relayRatiosTable(run);
-  if (ratios === undefined) return [];
+  const column = (origin: string, bytes: number) => `${origin}, ${bytes / MIB} MiB`;
+  const cells = new Map<string, string>();
+  const columns = new Set<string>();
+  const paths = new Set<string>();
+  for (const { origin, path, bytes, ratio } of relayRatios(run)) {
+    columns.add(column(origin, bytes));
+    paths.add(path);
+    cells.set(
+      `${path}|${column(origin, bytes)}`,
+      ratio === undefined ? NONE : `${ratio.toFixed(2)}x`,
+    );
+  }
+  if (columns.size === 0) return [];
+  const rows = [...paths].map((path) => [
+    path,
+    ...[...columns].map((name) => cells.get(`${path}|${name}`) ?? NONE),
+  ]);
   return [
     "Every path's median download time over the raw TCP relay's, in the same rounds: the time goals",
     'above are on the streamgate row; the bare proxies show what the least a Node gateway that parses',
     'HTTP pays beyond the relay on the same machine.',
     '',
-    ratios,
+    table(['path', ...columns], rows),
     '',
   ];
 }
