@@ -72,6 +72,13 @@ describe('decide (RFC 9110 §13.2.2 order)', () => {
     });
   });
 
+  it('ignores date conditions when the object has no Last-Modified (§13.1.3, §13.1.4)', () => {
+    const undated = { ...info, lastModified: undefined };
+    expect(decide({ 'if-unmodified-since': earlier }, undated).status).toBe(200);
+    expect(decide({ 'if-modified-since': lastModified }, undated).status).toBe(200);
+    expect(decide({ range: 'bytes=0-9', 'if-range': lastModified }, undated).status).toBe(200);
+  });
+
   it('ignores Range when the source cannot serve ranges or has no size', () => {
     expect(decide({ range: 'bytes=0-9' }, { ...info, acceptRanges: false }).status).toBe(200);
     expect(decide({ range: 'bytes=0-9' }, { ...info, size: undefined }).status).toBe(200);

@@ -89,9 +89,10 @@ function preconditionFails(headers: RequestValidators, info: ObjectInfo): boolea
     const etag = info.etag;
     return etag === undefined || !parseEtagList(ifMatch).some((tag) => strongMatch(tag, etag));
   }
+  // Ignored when not a date, and when the object has no modification date to compare.
   const since = httpDate(headers['if-unmodified-since']);
-  if (Number.isNaN(since)) return false;
-  return info.lastModified === undefined || seconds(info.lastModified) > since;
+  if (Number.isNaN(since) || info.lastModified === undefined) return false;
+  return seconds(info.lastModified) > since;
 }
 
 /** RFC 9110 §13.1.2 and §13.1.3: If-Modified-Since counts only without If-None-Match. */

@@ -40,6 +40,16 @@ describe('responseHeaders', () => {
     expect(headers['content-length']).toBe('10');
   });
 
+  it("gives Content-Range the total of the answer sending the bytes, not the validators'", () => {
+    const headers = responseHeaders(
+      { status: 206, range: { start: 10, end: 19 }, size: 1000 },
+      { ...info, size: 2000 },
+      relay,
+    );
+    expect(headers['content-range']).toBe('bytes 10-19/2000');
+    expect(headers['content-length']).toBe('10');
+  });
+
   it('gives 304 only the validators and the cache-control a 200 would have', () => {
     expect(Object.keys(responseHeaders({ status: 304 }, info, relay))).toEqual([
       'etag',

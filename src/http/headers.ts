@@ -41,7 +41,9 @@ export function responseHeaders(
     headers['content-disposition'] = presentation.contentDisposition;
   }
   if (decision.status === 206) {
-    headers['content-range'] = contentRange(decision.range, decision.size);
+    // The size the answer carrying these bytes reported: an object without a strong ETag may
+    // have changed since its validators were read, and the total must be the sent one's.
+    headers['content-range'] = contentRange(decision.range, info.size ?? decision.size);
     headers['content-length'] = String(decision.range.end - decision.range.start + 1);
   } else if (info.size !== undefined) {
     headers['content-length'] = String(info.size);
