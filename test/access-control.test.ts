@@ -21,6 +21,8 @@ import {
 import { download } from './helpers/http-client.js';
 
 const API_KEY = `ak_${randomBytes(24).toString('base64url')}`;
+/** An API key may hold any visible ASCII but the list's comma, outside a bearer b64token too. */
+const PUNCTUATED_KEY = `ak!$@;:"'*${randomBytes(12).toString('hex')}`;
 const JWT_SECRET = randomBytes(32).toString('base64url');
 const NEW_KEY = signingKey('k2026');
 const OLD_KEY = signingKey('k2025');
@@ -44,7 +46,7 @@ describe('access control', () => {
   beforeAll(async () => {
     [store, upstream] = await Promise.all([imageStore(), startLocalUpstream()]);
     gateway = await start({
-      API_KEYS: `other-key-0123456789,${API_KEY}`,
+      API_KEYS: `other-key-0123456789,${API_KEY},${PUNCTUATED_KEY}`,
       JWT_SECRET,
       ...jwtEnv,
       SIGNED_URL_KEYS: signedUrlKeys(NEW_KEY, OLD_KEY),
@@ -124,6 +126,8 @@ describe('access control', () => {
     const ways: Record<string, string>[] = [
       { 'x-api-key': API_KEY },
       { authorization: `Bearer ${API_KEY}` },
+      { 'x-api-key': PUNCTUATED_KEY },
+      { authorization: `bearer ${PUNCTUATED_KEY}` },
     ];
     for (const headers of ways) {
       for (const task of [1, 2]) {

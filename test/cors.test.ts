@@ -117,5 +117,12 @@ describe('CORS', () => {
     expect(answer.headers['access-control-allow-origin']).toBe('*');
     const pre = await download(`${url}/tasks/2/image`, preflight('http://any.test'));
     expect([pre.status, pre.headers['access-control-allow-origin']]).toEqual([204, '*']);
+    // Without an Origin it is no preflight: the 405 with its JSON detail, as with a list.
+    const originless = await download(`${url}/tasks/2/image`, {
+      method: 'OPTIONS',
+      headers: { 'access-control-request-method': 'GET' },
+    });
+    expect([originless.status, originless.headers.allow]).toEqual([405, 'GET, HEAD']);
+    expect(originless.json).toHaveProperty('detail');
   });
 });

@@ -15,6 +15,13 @@ describe('presentedCredential', () => {
     expect(presentedCredential('/t?signature=x', {})).toEqual({ kind: 'none' });
   });
 
+  it('reads any visible ASCII as a bearer token, as API keys may hold it', () => {
+    expect(presentedCredential('/t', { authorization: 'Bearer k!$@,;:"key' })).toEqual({
+      kind: 'bearer',
+      value: 'k!$@,;:"key',
+    });
+  });
+
   it('takes a query that starts with a second ? as a signed URL, whatever else is sent', () => {
     const both = { 'x-api-key': 'key', authorization: 'Bearer tok' };
     expect(presentedCredential('/t??sig=x', both)).toEqual({ kind: 'signed-url' });

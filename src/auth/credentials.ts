@@ -17,8 +17,14 @@ export type Presented =
   | { kind: 'malformed' }
   | { kind: 'too-large' };
 
-// RFC 6750 §2.1: the scheme is case-insensitive; the token is a b64token.
-const BEARER = /^Bearer +([A-Za-z0-9\-._~+/]+=*) *$/i;
+// RFC 6750 §2.1: the scheme is case-insensitive. The token may be any visible ASCII, not only
+// a b64token: an API key may hold any of it, and a JWT is judged by its own parser.
+const BEARER = /^Bearer +([\x21-\x7e]+) *$/i;
+
+/** The token of an `Authorization: Bearer <token>` value; undefined for anything else. */
+export function bearerToken(authorization: string): string | undefined {
+  return BEARER.exec(authorization)?.[1];
+}
 
 /**
  * A query that starts with a second `?` counts as a signature whatever follows: the signature
@@ -46,6 +52,6 @@ export function presentedCredential(url: string, headers: IncomingHttpHeaders): 
   const authorization = headers.authorization;
   if (authorization === undefined) return { kind: 'none' };
   if (authorization.length > MAX_CREDENTIAL_BYTES) return { kind: 'too-large' };
-  const token = BEARER.exec(authorization)?.[1];
+  const token = bearerToken(authorization);
   return token === undefined ? { kind: 'malformed' } : { kind: 'bearer', value: token };
 }

@@ -23,7 +23,9 @@ describe('metricsGuard', () => {
     const app = await metricsApp(token);
     const ask = (authorization?: string) =>
       app.inject({ url: '/metrics', headers: authorization ? { authorization } : {} });
-    expect((await ask(`Bearer ${token}`)).statusCode).toBe(200);
+    for (const right of [`Bearer ${token}`, `bearer ${token}`, `BEARER  ${token} `]) {
+      expect((await ask(right)).statusCode, right).toBe(200);
+    }
     for (const wrong of [undefined, token, `Bearer ${token}x`, `Basic ${token}`, 'Bearer ']) {
       const answer = await ask(wrong);
       expect(answer.statusCode, String(wrong)).toBe(401);

@@ -89,6 +89,7 @@ describe('access settings', () => {
     ['JWT_PUBLIC_KEY_FILE', { JWT_PUBLIC_KEY_FILE: 'WEAK_RSA', ...JWT }],
     ['JWT_PUBLIC_KEY_FILE', { JWT_PUBLIC_KEY_FILE: 'P384', ...JWT }],
     ['JWT_JWKS_URL', { JWT_JWKS_URL: 'file:///etc/jwks', ...JWT }],
+    ['JWT_JWKS_URL', { JWT_JWKS_URL: 'https://svc:hunter2@idp.test/jwks', ...JWT }],
     ['JWT_JWKS_COOLDOWN_S', { JWT_JWKS_URL: 'http://x/j', ...JWT, JWT_JWKS_COOLDOWN_S: '0' }],
     ['SIGNED_URL_KEYS', { SIGNED_URL_KEYS: SECRET }],
     ['SIGNED_URL_KEYS', { SIGNED_URL_KEYS: 'k1:short-secret' }],

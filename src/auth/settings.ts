@@ -118,6 +118,10 @@ function jwksSource(env: Env, raw: string): JwtKeySource {
   if (url.protocol !== 'http:' && url.protocol !== 'https:') {
     throw new SettingsError('JWT_JWKS_URL', 'expected an http(s) URL');
   }
+  // fetch refuses a URL with a login, and its error, which quotes the URL, would reach the log.
+  if (url.username !== '' || url.password !== '') {
+    throw new SettingsError('JWT_JWKS_URL', 'expected an http(s) URL without a login');
+  }
   const cooldownS = integer(env, 'JWT_JWKS_COOLDOWN_S', 60, 1, 86_400);
   return { kind: 'jwks', url, cooldownMs: cooldownS * 1000 };
 }

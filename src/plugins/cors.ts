@@ -31,8 +31,8 @@ const NOT_APPLIED: FastifyCorsOptions = { origin: false };
 
 /**
  * CORS applies only to a listed origin (any with `*`), and to OPTIONS only when it is a real
- * preflight: another origin gets no CORS header at all, and a plain OPTIONS keeps the 405 every
- * other method gets.
+ * preflight: another origin gets no CORS header at all, and any other OPTIONS keeps the 405
+ * every other method gets.
  */
 function optionsFor(origins: CorsOrigins) {
   const listed = origins === '*' ? undefined : new Set(origins);
@@ -46,9 +46,11 @@ function optionsFor(origins: CorsOrigins) {
   return (request: FastifyRequest): FastifyCorsOptions => {
     const origin = request.headers.origin;
     if (listed !== undefined && (origin === undefined || !listed.has(origin))) return NOT_APPLIED;
+    // A preflight carries both (Fetch's CORS-preflight request); @fastify/cors would answer an
+    // OPTIONS without an Origin with a plain-text 400 of its own.
     const notPreflight =
       request.method === 'OPTIONS' &&
-      request.headers['access-control-request-method'] === undefined;
+      (origin === undefined || request.headers['access-control-request-method'] === undefined);
     return notPreflight ? NOT_APPLIED : applied;
   };
 }
