@@ -2,8 +2,10 @@ import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
+import { SourceError } from '../errors.js';
 import type { ByteRange, ObjectInfo } from '../sources/source.js';
 import { AHEAD_BYTES, ParallelBody } from './parallel-body.js';
+import { type PartFetchedMessage, partsChannel } from './part-events.js';
 import { planParts } from './parts.js';
 
 const MIB = 1024 * 1024;
@@ -103,6 +105,15 @@ function parallelBody(first: FakeSource, socketLike = false) {
   return { body, sources, made };
 }
 
+/** The object's bytes over `range`, failing with a reset once `breakAfter` of them were read. */
+function breakingSource(range: ByteRange, breakAfter: number): Readable {
+  const source = new FakeSource(range);
+  source.on('data', () => {
+    if (source.made >= breakAfter) source.destroy(new Error('ECONNRESET'));
+  });
+  return source;
+}
+
 /** Waits until the sources make no more bytes. */
 async function settled(made: () => number): Promise<void> {
   let last = -1;
@@ -175,6 +186,43 @@ describe('ParallelBody', () => {
     // A source that answers within a turn is not the slower side, however often the client
     // finds nothing buffered when it comes back.
     expect(mostAhead).toBeLessThanOrEqual(AHEAD_BYTES + 16 * BLOCK);
+  });
+
+  it('counts the reopens of a part that broke, not the attempts that failed', async () => {
+    const plan = planParts(info, undefined, { parts: 4, partSize: PART, minBytes: 0 });
+    if (plan === undefined) throw new Error('no plan');
+    let reopens = 0;
+    const parts: PartFetchedMessage[] = [];
+    const record = (message: unknown) => parts.push(message as PartFetchedMessage);
+    partsChannel.subscribe(record);
+    const body = new ParallelBody(new FakeSource({ start: 0, end: SIZE - 1 }), {
+      plan,
+      info,
+      open: async (range) => {
+        // The second part breaks once; the first try to reopen it fails, the next one serves.
+        if (range.start === PART) return breakingSource(range, MIB);
+        if (range.start > PART && range.start < 2 * PART && reopens++ === 0) {
+          throw new SourceError('unavailable', 'source answered 503');
+        }
+        return new FakeSource(range);
+      },
+      resume: { attempts: 3, backoffMs: 0 },
+      body: { idleMs: 5_000, totalMs: 0 },
+      controller: new AbortController(),
+      scope: undefined,
+      source: undefined,
+      key: 'key',
+    });
+    try {
+      expect(await readAll(body)).toBe(objectSha256());
+    } finally {
+      partsChannel.unsubscribe(record);
+    }
+    const resumed = Object.fromEntries(
+      parts.map((part) => [part.range.start / PART, part.resumed]),
+    );
+    expect(resumed).toEqual({ 0: 0, 1: 1, 2: 0, 3: 0, 4: 0, 5: 0, 6: 0, 7: 0 });
+    expect(reopens).toBe(2);
   });
 
   it('reads the later parts whole while the part being sent is slower than the client', async () => {

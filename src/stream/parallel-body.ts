@@ -46,7 +46,6 @@ class Part {
   /** Chunks read before the client could take them, in order. */
   readonly held: Buffer[] = [];
   ended = false;
-  resumes = 0;
 
   constructor(range: ByteRange) {
     this.range = range;
@@ -56,14 +55,15 @@ class Part {
     return this.range.end - this.range.start + 1;
   }
 
+  /** Times its source was reopened after a break (attempts that failed not counted). */
+  get resumes(): number {
+    return this.body?.resumes ?? 0;
+  }
+
   start(source: Readable, options: ParallelBodyOptions): SourceBody {
-    const countedOpen: OpenRange = (range, etag, signal) => {
-      this.resumes++;
-      return options.open(range, etag, signal);
-    };
     this.body = new SourceBody(source, {
       length: this.length,
-      resumer: Resumer.for(options.info, this.range, countedOpen, options.resume),
+      resumer: Resumer.for(options.info, this.range, options.open, options.resume),
       // The whole download's cap is the parallel body's; the idle timeout is each part's.
       policy: { idleMs: options.body.idleMs, totalMs: 0 },
       controller: this.controller,

@@ -95,6 +95,27 @@ describe('SourceBody', () => {
     // It completed: the request behind it is not aborted.
     expect(controller.signal.aborted).toBe(false);
   });
+
+  it.each([
+    ['stalls', (source: Readable) => source],
+    ['fails', (source: Readable) => setImmediate(() => source.destroy(new Error('ECONNRESET')))],
+  ])('ends complete when a longer source %s right after its `length` bytes', async (_, after) => {
+    const controller = new AbortController();
+    const longer = new Readable({ read() {} });
+    longer.push(Buffer.alloc(100, 7));
+    after(longer);
+    const body = new SourceBody(longer, {
+      length: 100,
+      resumer: undefined,
+      policy: { idleMs: 50, totalMs: 0 },
+      controller,
+    });
+    const chunks: Buffer[] = [];
+    for await (const chunk of body) chunks.push(chunk as Buffer);
+    expect(Buffer.concat(chunks)).toEqual(Buffer.alloc(100, 7));
+    expect(longer.destroyed).toBe(true);
+    expect(controller.signal.aborted).toBe(false);
+  });
 });
 
 describe('Resumer', () => {

@@ -162,6 +162,12 @@ export class SourceBody extends Readable {
   }
 
   #break(cause: Error): void {
+    // Every byte of the body came: a source that stalls or fails after them (a part's answer
+    // that covers the rest of the object) has nothing left to give this body.
+    if (this.#length !== undefined && this.#delivered === this.#length) {
+      this.#finish();
+      return;
+    }
     this.#release();
     if (this.destroyed) return;
     const resumer = this.#resumer;
