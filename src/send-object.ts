@@ -51,10 +51,20 @@ export async function sendObject(
   if (answer instanceof GatewayError) return replyGatewayError(reply, answer);
   const body = answer.body ?? noBody(reply);
   if (Buffer.isBuffer(body)) reportSent(reply.raw, target.scope, body.length);
+  else if (body instanceof Readable) body.on('error', heldUntilPiped);
   // A 412 or 416 carries a JSON detail, whatever content type the handler had set for the object.
   if (body !== undefined && 'detail' in body) reply.type('application/json; charset=utf-8');
   return reply.code(answer.status).headers(answer.headers).send(body);
 }
+
+/**
+ * Fastify listens to a stream payload only once its `onSend` hooks are done, and a team's app may
+ * make one asynchronous: a body that fails meanwhile (its source broke, or the client left) would
+ * emit 'error' with nobody listening and crash the process. Fastify still sees the error once it
+ * takes the body (`finished` reports a stream that has already failed) and answers it: an error
+ * status before the headers, an aborted connection after them.
+ */
+function heldUntilPiped(): void {}
 
 /**
  * The payload of an answer without a body. Fastify's automatic HEAD route for a `GET` route
