@@ -275,10 +275,10 @@ function checkAnswer(test: Case, answer: RawResponse): void {
     expect.soft(answer.status, why).toBeGreaterThanOrEqual(400);
     expect.soft(answer.status, why).toBeLessThan(500);
   }
-  if (answer.body.length > 0) {
-    expect.soft(answer.headers['content-type'], why).toMatch(/^application\/json/);
-    expect.soft(parseJson(body), why).toHaveProperty('detail');
-  }
+  // A HEAD is answered without the body its GET would carry.
+  if (test.wire.startsWith('HEAD ')) return;
+  expect.soft(answer.headers['content-type'], why).toMatch(/^application\/json/);
+  expect.soft(parseJson(body), why).toHaveProperty('detail');
 }
 
 describe('hostile input', () => {

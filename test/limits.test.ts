@@ -12,6 +12,7 @@ import {
   token,
 } from './helpers/access-fixtures.js';
 import { type RunningGateway, startGateway } from './helpers/gateway.js';
+import { waitFor } from './helpers/http-client.js';
 import { rawRequest } from './helpers/raw-http.js';
 import { type TempStore, tempStore } from './helpers/store.js';
 
@@ -97,7 +98,7 @@ describe('concurrent stream cap', () => {
     expect(refused.status).toBe(503);
     expect(refused.headers.get('retry-after')).toMatch(/^\d+$/);
     expect(refused.headers.get('content-type')).toMatch(/^application\/json/);
-    expect(await refused.json()).toEqual({ detail: expect.any(String) });
+    expect(await refused.json()).toEqual({ detail: 'Too many concurrent downloads, retry later' });
 
     // A client that goes away frees its slot.
     first.response.destroy();
@@ -141,12 +142,12 @@ describe('concurrent stream cap, clients gone before the cap is reached', () => 
 
   it('takes no slot for a client that left while access control fetched its keys', async () => {
     const url = `${limited.url}${IMAGE}`;
-    for (let i = 0; i < 2; i++) {
-      const request = get(url, { headers, agent: false });
-      request.on('error', () => {});
-      setTimeout(() => request.destroy(), 50);
-    }
+    const requests = [0, 1].map(() => get(url, { headers, agent: false }).on('error', () => {}));
+    // Both wait in the access check: the keys were asked for, and they take 300 ms to come.
+    await waitFor(() => jwks.paths.length === 1, 'the JWKS fetch');
+    for (const request of requests) request.destroy();
     await sleep(600); // the keys have come, the hooks of both requests have run
+    expect(jwks.paths).toEqual(['/jwks.json']);
     const after = await fetch(url, { headers: { ...headers, range: 'bytes=0-99' } });
     expect(after.status).toBe(206);
     expect(

@@ -175,7 +175,9 @@ describe('the API docs', () => {
     expect(got).toMatchObject({ status: 200, sha256: expected, complete: true });
     expect(got.headers['content-type']).toMatch(/^application\/javascript/);
     expect(got.headers['x-content-type-options']).toBe('nosniff');
-    expect(got.headers['x-request-id']).toBeDefined();
+    expect(got.headers['x-request-id']).toMatch(
+      /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/,
+    );
     const etag = got.headers.etag as string;
     expect(etag).toMatch(/^(W\/)?"/);
 

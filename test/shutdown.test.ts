@@ -212,7 +212,7 @@ describe.each(['1', '2'])('graceful shutdown of the real entry point, WORKERS=%s
     expect(second).toMatch(/^HTTP\/1\.1 503 /);
     expect(second.toLowerCase()).toContain('connection: close');
     expect(JSON.parse(second.slice(second.indexOf('\r\n\r\n') + 4))).toEqual({
-      detail: expect.any(String),
+      detail: 'Server is shutting down',
     });
     expect(await withinMs(main.exited, 10_000, 'exit after the last download')).toBe(0);
   });

@@ -87,9 +87,8 @@ describe('evaluateGoals', () => {
     const goals = evaluateGoals(run([relay, bare, atGoals])).filter((goal) =>
       goal.name.includes('WORKERS=2'),
     );
-    expect(goals.map((goal) => [goal.name, goal.pass])).toEqual(
-      goals.map((goal) => [goal.name, true]),
-    );
+    expect(goals).toHaveLength(6);
+    expect(goals.filter((goal) => !goal.pass)).toEqual([]);
     const beyond = target('streamgate (WORKERS=2)', {
       ...atGoals,
       small: small(799),
