@@ -81,20 +81,36 @@ class FakeSource extends Readable {
   }
 }
 
-/** A parallel body over four parts of 8 MiB, and the sources it opened. */
-function parallelBody(first: FakeSource, socketLike = false) {
+/**
+ * A parallel body over four parts of 8 MiB, and the sources it opened; `open` replaces the
+ * opener of FakeSources, `resumeAttempts` the default of none.
+ */
+function parallelBody(
+  first: FakeSource,
+  {
+    socketLike = false,
+    open,
+    resumeAttempts = 0,
+  }: {
+    socketLike?: boolean;
+    open?: (range: ByteRange) => Promise<Readable>;
+    resumeAttempts?: number;
+  } = {},
+) {
   const plan = planParts(info, undefined, { parts: 4, partSize: PART, minBytes: 0 });
   if (plan === undefined) throw new Error('no plan');
   const sources: FakeSource[] = [first];
   const body = new ParallelBody(first, {
     plan,
     info,
-    open: async (range) => {
-      const source = new FakeSource(range, Number.POSITIVE_INFINITY, socketLike);
-      sources.push(source);
-      return source;
-    },
-    resume: { attempts: 0, backoffMs: 0 },
+    open:
+      open ??
+      (async (range) => {
+        const source = new FakeSource(range, Number.POSITIVE_INFINITY, socketLike);
+        sources.push(source);
+        return source;
+      }),
+    resume: { attempts: resumeAttempts, backoffMs: 0 },
     body: { idleMs: 5_000, totalMs: 0 },
     controller: new AbortController(),
     scope: undefined,
@@ -163,7 +179,7 @@ describe('ParallelBody', () => {
 
   it('holds at most AHEAD_BYTES ahead of a client that reads at its own pace after each pause', async () => {
     const first = new FakeSource({ start: 0, end: SIZE - 1 }, Number.POSITIVE_INFINITY, true);
-    const { body, made } = parallelBody(first, true);
+    const { body, made } = parallelBody(first, { socketLike: true });
     const hash = createHash('sha256');
     let read = 0;
     let mostAhead = 0;
@@ -189,15 +205,12 @@ describe('ParallelBody', () => {
   });
 
   it('counts the reopens of a part that broke, not the attempts that failed', async () => {
-    const plan = planParts(info, undefined, { parts: 4, partSize: PART, minBytes: 0 });
-    if (plan === undefined) throw new Error('no plan');
     let reopens = 0;
     const parts: PartFetchedMessage[] = [];
     const record = (message: unknown) => parts.push(message as PartFetchedMessage);
     partsChannel.subscribe(record);
-    const body = new ParallelBody(new FakeSource({ start: 0, end: SIZE - 1 }), {
-      plan,
-      info,
+    const { body } = parallelBody(new FakeSource({ start: 0, end: SIZE - 1 }), {
+      resumeAttempts: 3,
       open: async (range) => {
         // The second part breaks once; the first try to reopen it fails, the next one serves.
         if (range.start === PART) return breakingSource(range, MIB);
@@ -206,12 +219,6 @@ describe('ParallelBody', () => {
         }
         return new FakeSource(range);
       },
-      resume: { attempts: 3, backoffMs: 0 },
-      body: { idleMs: 5_000, totalMs: 0 },
-      controller: new AbortController(),
-      scope: undefined,
-      source: undefined,
-      key: 'key',
     });
     try {
       expect(await readAll(body)).toBe(objectSha256());
